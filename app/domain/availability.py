@@ -67,9 +67,7 @@ class DemandQueue:
 
     __slots__ = ("_keys", "_prefix", "item", "lines", "policy")
 
-    def __init__(
-        self, item: str, lines: Iterable[QueuedLine], policy: AllocationPolicy
-    ) -> None:
+    def __init__(self, item: str, lines: Iterable[QueuedLine], policy: AllocationPolicy) -> None:
         self.item = item
         self.policy = AllocationPolicy(policy)
         keyed = []

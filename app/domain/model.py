@@ -65,7 +65,8 @@ class ShipmentPolicy:
             kind = PolicyKind(self.kind)
         except ValueError:
             names = ", ".join(k.value for k in PolicyKind)
-            raise DomainError(f"unknown shipment policy {self.kind!r}; use one of {names}") from None
+            message = f"unknown shipment policy {self.kind!r}; use one of {names}"
+            raise DomainError(message) from None
         object.__setattr__(self, "kind", kind)
         if kind is PolicyKind.CAPPED_SPLIT:
             if isinstance(self.cap, bool) or not isinstance(self.cap, int) or self.cap < 1:
