@@ -9,10 +9,11 @@ backorder sits before a new line, stock that someone is already waiting for is n
 
 from __future__ import annotations
 
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from itertools import accumulate
 
 from app.domain.model import (
@@ -92,6 +93,7 @@ class DemandQueue:
         return len(self.lines)
 
 
+@lru_cache(maxsize=8192)  # pure and called for every receipt a line touches: dates repeat a lot
 def ship_date(available: date, terms: Terms, today: date) -> date:
     """When goods available on `available` reach the customer: never before today, plus handling
     days, then the account's next delivery day on or after that."""
@@ -126,12 +128,13 @@ def date_line(
     start, end = ahead, ahead + quantity
     now = max(0, min(end, supply.free_now) - start)
     parts: list[DatedPart] = []
-    if not supply.discontinued:
-        low = supply.free_now
-        for receipt in supply.receipts:
+    if not supply.discontinued and end > supply.free_now:
+        # Skip the receipts that demand ahead already takes whole.
+        k = bisect_right(supply.ends, start)
+        low = supply.ends[k - 1] if k else supply.free_now
+        for receipt, high in zip(supply.receipts[k:], supply.ends[k:], strict=True):
             if low >= end:
                 break
-            high = low + receipt.quantity
             covered = min(end, high) - max(start, low)
             if covered > 0:
                 eta = Eta(ship_date(receipt.expected, terms, today), receipt.kind)

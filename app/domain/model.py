@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
+from itertools import accumulate
 
 
 class DomainError(ValueError):
@@ -129,6 +130,8 @@ class Supply:
     receipts: tuple[Receipt, ...] = ()
     discontinued: bool = False
     alternatives: tuple[str, ...] = ()
+    # ends[k]: units supplied once receipt k is in (free stock included): walks start by bisect
+    ends: tuple[int, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         require_quantity(self.free_now, f"free stock of {self.item}", allow_zero=True)
@@ -137,6 +140,8 @@ class Supply:
                 raise DomainError(f"receipt {r.receipt_id} is for {r.item}, not {self.item}")
         ordered = tuple(sorted(self.receipts, key=lambda r: (r.expected, r.receipt_id)))
         object.__setattr__(self, "receipts", ordered)
+        ends = accumulate((r.quantity for r in ordered), initial=self.free_now)
+        object.__setattr__(self, "ends", tuple(ends)[1:])
 
     @classmethod
     def of(
