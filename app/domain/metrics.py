@@ -68,8 +68,7 @@ class LineFacts:
         require_quantity(self.backordered, f"backordered quantity of {name}", allow_zero=True)
         if self.backordered > self.ordered:
             raise DomainError(
-                f"{name} has {self.backordered} units backordered but only "
-                f"{self.ordered} ordered"
+                f"{name} has {self.backordered} units backordered but only {self.ordered} ordered"
             )
         if self.backordered == 0:
             extra = [
@@ -83,7 +82,9 @@ class LineFacts:
                 )
             return
         if self.backordered_at is None:
-            raise DomainError(f"{name} has {self.backordered} units backordered: it needs a backordered_at")
+            raise DomainError(
+                f"{name} has {self.backordered} units backordered: it needs a backordered_at"
+            )
         require_aware(self.backordered_at, f"backordered_at of {name}")
         if self.filled_at is not None:
             require_aware(self.filled_at, f"filled_at of {name}")
@@ -307,9 +308,7 @@ def weekly_trend(
         index = (order.committed_at.astimezone(tz).date() - first).days // 7
         if 0 <= index < weeks:
             tallies[index].add(order)
-    return tuple(
-        (first + timedelta(weeks=i), tally.freeze()) for i, tally in enumerate(tallies)
-    )
+    return tuple((first + timedelta(weeks=i), tally.freeze()) for i, tally in enumerate(tallies))
 
 
 def most_backordered_items(

@@ -126,9 +126,7 @@ def daily_demand_stats(daily_quantities: Iterable[int]) -> DemandStats:
     if not quantities:
         raise DomainError("demand history is empty: give one quantity per day (0 for no demand)")
     if len(quantities) < 2:
-        raise DomainError(
-            "demand history needs at least 2 days to estimate its variability, got 1"
-        )
+        raise DomainError("demand history needs at least 2 days to estimate its variability, got 1")
     return DemandStats(
         days=len(quantities),
         mean=statistics.fmean(quantities),
@@ -191,7 +189,9 @@ def reorder_advice(
     waiting = 0
     for line in backorders:
         if line.item != supply.item:
-            raise DomainError(f"backordered line {line.line_id} is for {line.item}, not {supply.item}")
+            raise DomainError(
+                f"backordered line {line.line_id} is for {line.item}, not {supply.item}"
+            )
         waiting += line.waiting
     projected = supply.free_now + inbound - waiting
     below = projected < rop

@@ -1,0 +1,442 @@
+"""Backorder metrics: a small hand-checked data set, empty denominators, weekly buckets, ranking,
+bad input, and properties over random order histories."""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from datetime import UTC, date, datetime, timedelta, timezone
+from itertools import pairwise
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from app.domain.metrics import (
+    AccountBackorders,
+    BackorderMetrics,
+    ItemBackorders,
+    LineFacts,
+    OrderFacts,
+    backorder_metrics,
+    most_affected_accounts,
+    most_backordered_items,
+    weekly_trend,
+)
+from app.domain.model import DomainError
+
+
+def at(day: int, hour: int = 0, minute: int = 0, month: int = 3) -> datetime:
+    return datetime(2024, month, day, hour, minute, tzinfo=UTC)
+
+
+def d(day: int, month: int = 3) -> date:
+    return date(2024, month, day)
+
+
+def ok(line_id: str, item: str, ordered: int) -> LineFacts:
+    """A line fully available at commit."""
+    return LineFacts(line_id, item, ordered)
+
+
+START, END = at(4), at(11)  # Monday 4 March 2024 to Monday 11 March, end excluded
+
+# The hand-checked period. Orders committed in [START, END): O1..O5.
+#
+# order account committed  cancelled  line item ordered bo  filled after  first ETA  shipped
+# O1    A       Mon 09:00             L1   X    10      0
+#                                     L2   Y     5      0
+# O2    A       Tue 10:00             L3   X    10      4   2 days        Fri 8      Fri 8 (on time)
+#                                     L4   Z     2      0
+# O3    B       Wed 12:00  Thu        L5   Y     6      6   -             Tue 12     -
+# O4    B       Fri 08:00             L6   X     8      8   3.5 days      Sun 10     Tue 12 (late)
+#                                     L7   Y     4      2   0.5 days      none       Sat 9 (no ETA)
+# O5    C       Sun 23:59             L8   Z     3      0
+# O6    C       next Mon 00:00        L9   X     1      1   (outside: end is excluded)
+# O7    A       prev Sun 23:59        L10  X     1      1   (outside: before start)
+ORDERS = (
+    OrderFacts("O1", "A", at(4, 9), (ok("L1", "X", 10), ok("L2", "Y", 5))),
+    OrderFacts(
+        "O2",
+        "A",
+        at(5, 10),
+        (
+            LineFacts("L3", "X", 10, 4, at(5, 10), at(7, 10), d(8), d(8)),
+            ok("L4", "Z", 2),
+        ),
+    ),
+    OrderFacts(
+        "O3",
+        "B",
+        at(6, 12),
+        (LineFacts("L5", "Y", 6, 6, at(6, 12), first_eta=d(12)),),
+        cancelled_at=at(7, 9),
+    ),
+    OrderFacts(
+        "O4",
+        "B",
+        at(8, 8),
+        (
+            # filled after the period ended: still counts (cohort of orders committed in it)
+            LineFacts("L6", "X", 8, 8, at(8, 8), at(11, 20), d(10), at(12, 9)),
+            LineFacts("L7", "Y", 4, 2, at(8, 8), at(8, 20), None, d(9)),
+        ),
+    ),
+    OrderFacts("O5", "C", at(10, 23, 59), (ok("L8", "Z", 3),)),
+    OrderFacts("O6", "C", at(11), (LineFacts("L9", "X", 1, 1, at(11)),)),
+    OrderFacts("O7", "A", at(3, 23, 59), (LineFacts("L10", "X", 1, 1, at(3, 23, 59)),)),
+)
+
+
+HAND_CHECKED = [
+    ("orders", 5, "O1..O5; O6 is at the excluded end, O7 before the start"),
+    ("backordered_orders", 3, "O2, O3, O4"),
+    ("cancelled_backordered_orders", 1, "O3"),
+    ("lines", 8, "L1..L8"),
+    ("backordered_lines", 4, "L3, L5, L6, L7"),
+    ("filled_lines", 3, "L3, L6, L7 (L5 never filled)"),
+    ("units_ordered", 48, "10+5+10+2+6+8+4+3"),
+    ("units_available", 28, "48 - (4+6+8+2)"),
+    ("shipped_lines", 2, "L3, L6 (L7 shipped but never had an ETA)"),
+    ("on_time_lines", 1, "L3"),
+    ("shipped_without_eta", 1, "L7"),
+    ("backorder_rate", 3 / 5, "3 of 5 orders"),
+    ("avg_fulfilment_days", 2.0, "(2 + 3.5 + 0.5) / 3"),
+    ("cancellation_rate", 1 / 3, "1 of 3 backordered orders"),
+    ("line_fill_rate", 4 / 8, "4 of 8 lines fully available"),
+    ("unit_fill_rate", 28 / 48, "28 of 48 units"),
+    ("promise_accuracy", 1 / 2, "1 of 2 promised lines shipped by the first ETA"),
+]
+
+
+@pytest.mark.parametrize(("field", "expected", "why"), HAND_CHECKED)
+def test_each_metric_on_the_hand_checked_period(field: str, expected: float, why: str) -> None:
+    metrics = backorder_metrics(ORDERS, START, END)
+    assert getattr(metrics, field) == pytest.approx(expected), why
+
+
+def test_every_metric_field_is_checked_above() -> None:
+    # keeps the table honest when a field is added
+    assert [row[0] for row in HAND_CHECKED] == [f.name for f in fields(BackorderMetrics)]
+
+
+def test_counts_are_ints_and_rates_are_floats() -> None:
+    metrics = backorder_metrics(ORDERS, START, END)
+    for f in fields(BackorderMetrics):
+        value = getattr(metrics, f.name)
+        kind = float if f.name.endswith(("rate", "accuracy", "days")) else int
+        assert type(value) is kind, f.name
+
+
+RATES = (
+    "backorder_rate",
+    "avg_fulfilment_days",
+    "cancellation_rate",
+    "line_fill_rate",
+    "unit_fill_rate",
+    "promise_accuracy",
+)
+
+
+EMPTY_DENOMINATORS = [
+    ("no orders at all", [], set(RATES), {}),
+    (
+        "an order with no lines",
+        [OrderFacts("E", "A", at(5))],
+        {"avg_fulfilment_days", "cancellation_rate", "line_fill_rate", "unit_fill_rate",
+         "promise_accuracy"},
+        {"backorder_rate": 0.0},
+    ),
+    (
+        "nothing backordered",
+        [OrderFacts("E", "A", at(5), (ok("L", "X", 3),))],
+        {"avg_fulfilment_days", "cancellation_rate", "promise_accuracy"},
+        {"backorder_rate": 0.0, "line_fill_rate": 1.0, "unit_fill_rate": 1.0},
+    ),
+    (
+        "backordered, not filled, not shipped",
+        [OrderFacts("E", "A", at(5), (LineFacts("L", "X", 3, 1, at(5)),))],
+        {"avg_fulfilment_days", "promise_accuracy"},
+        {"backorder_rate": 1.0, "cancellation_rate": 0.0, "line_fill_rate": 0.0,
+         "unit_fill_rate": 2 / 3},
+    ),
+    (
+        "shipped, but no ETA was ever shown",
+        [OrderFacts("E", "A", at(5), (LineFacts("L", "X", 3, 3, at(5), shipped_at=d(9)),))],
+        {"avg_fulfilment_days", "promise_accuracy"},
+        {"backorder_rate": 1.0, "unit_fill_rate": 0.0},
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("case", "orders", "none", "values"), EMPTY_DENOMINATORS)
+def test_rates_are_none_when_their_denominator_is_zero(
+    case: str, orders: list[OrderFacts], none: set[str], values: dict[str, float]
+) -> None:
+    metrics = backorder_metrics(orders, START, END)
+    assert {name for name in RATES if getattr(metrics, name) is None} == none, case
+    for name, value in values.items():
+        assert getattr(metrics, name) == pytest.approx(value), (case, name)
+
+
+@pytest.mark.parametrize(
+    ("first_eta", "shipped_at", "on_time"),
+    [
+        (d(10), d(9), True),  # early
+        (d(10), d(10), True),  # on the day
+        (d(10), d(11), False),  # a day late
+        (d(10), at(10, 23, 59), True),  # a datetime counts by its own calendar day
+        (d(10), datetime(2024, 3, 10, 23, 30, tzinfo=timezone(timedelta(hours=-5))), True),
+        (None, d(9), None),  # never promised: not in the accuracy
+        (d(10), None, None),  # not shipped yet
+    ],
+)
+def test_on_time_is_shipped_on_or_before_the_first_eta(
+    first_eta: date | None, shipped_at: date | datetime | None, on_time: bool | None
+) -> None:
+    line = LineFacts("L", "X", 5, 5, at(5), first_eta=first_eta, shipped_at=shipped_at)
+    assert line.on_time is on_time
+
+
+def test_fulfilment_time_is_exact_to_the_second() -> None:
+    lines = (
+        LineFacts("L1", "X", 1, 1, at(5, 10), at(5, 22)),  # 0.5 day
+        LineFacts("L2", "X", 1, 1, at(5, 10), at(6, 10, 1)),  # 1 day and 1 minute
+    )
+    metrics = backorder_metrics([OrderFacts("O", "A", at(5, 10), lines)], START, END)
+    assert metrics.avg_fulfilment_days == pytest.approx((0.5 + 1 + 1 / 1440) / 2, abs=1e-12)
+
+
+def test_period_compares_moments_across_time_zones() -> None:
+    paris_evening = datetime(2024, 3, 11, 0, 30, tzinfo=timezone(timedelta(hours=1)))  # 23:30Z
+    order = OrderFacts("O", "A", paris_evening, (ok("L", "X", 1),))
+    assert backorder_metrics([order], START, END).orders == 1
+
+
+def test_metrics_accept_a_one_shot_iterator() -> None:
+    assert backorder_metrics(iter(ORDERS), START, END) == backorder_metrics(ORDERS, START, END)
+
+
+# ---------------------------------------------------------------------------- weekly trend
+
+
+def test_weekly_trend_buckets_by_iso_week() -> None:
+    trend = weekly_trend(ORDERS, d(13), weeks=3)  # Wednesday 13 March
+    assert [week for week, _ in trend] == [d(26, 2), d(4), d(11)]
+    assert [m.orders for _, m in trend] == [1, 5, 1]  # O7 | O1..O5 | O6
+    assert trend[1][1] == backorder_metrics(ORDERS, START, END)
+
+
+def test_weekly_trend_uses_the_given_calendar() -> None:
+    # at UTC+1, O7 (Sun 23:59Z) falls on Monday 4 March and O5 (Sun 10 March 23:59Z) on Monday 11
+    trend = weekly_trend(ORDERS, d(13), weeks=3, tz=timezone(timedelta(hours=1)))
+    assert [m.orders for _, m in trend] == [0, 5, 2]
+
+
+def test_weekly_trend_defaults_to_twelve_weeks_with_empty_weeks_present() -> None:
+    trend = weekly_trend(ORDERS, d(17))  # a Sunday: the week of 11 March is the last
+    assert len(trend) == 12
+    assert trend[0][0] == d(25, 12).replace(year=2023)
+    assert trend[-1][0] == d(11)
+    assert all(week.isoweekday() == 1 for week, _ in trend)
+    assert [b - a for (a, _), (b, _) in pairwise(trend)] == [timedelta(weeks=1)] * 11
+    empty = trend[0][1]
+    assert empty.orders == 0
+    assert all(getattr(empty, name) is None for name in RATES)
+
+
+def test_weekly_trend_reads_the_orders_once() -> None:
+    assert weekly_trend(iter(ORDERS), d(13), weeks=3) == weekly_trend(ORDERS, d(13), weeks=3)
+
+
+# ---------------------------------------------------------------------------- rankings
+
+
+def test_most_backordered_items() -> None:
+    assert most_backordered_items(ORDERS, START, END) == (
+        # same number of backordered lines: more backordered units first; Z had none
+        ItemBackorders("X", lines=3, backordered_lines=2, units_ordered=28, backordered_units=12),
+        ItemBackorders("Y", lines=3, backordered_lines=2, units_ordered=15, backordered_units=8),
+    )
+
+
+def test_most_affected_accounts() -> None:
+    assert most_affected_accounts(ORDERS, START, END) == (
+        AccountBackorders(
+            "B",
+            orders=2,
+            backordered_orders=2,
+            cancelled_backordered_orders=1,
+            backordered_lines=3,
+            backordered_units=16,
+        ),
+        AccountBackorders(
+            "A",
+            orders=2,
+            backordered_orders=1,
+            cancelled_backordered_orders=0,
+            backordered_lines=1,
+            backordered_units=4,
+        ),
+    )  # C had no backordered order in the period (O6 is outside)
+
+
+def test_rankings_respect_the_limit_and_break_ties_by_name() -> None:
+    orders = [
+        OrderFacts(f"O{acct}", acct, at(5), (LineFacts(f"L{acct}", item, 2, 1, at(5)),))
+        for acct, item in [("C", "I3"), ("A", "I1"), ("B", "I2")]
+    ]
+    assert [r.account_id for r in most_affected_accounts(orders, START, END, limit=2)] == [
+        "A",
+        "B",
+    ]
+    assert [r.item for r in most_backordered_items(orders, START, END, limit=1)] == ["I1"]
+
+
+# ---------------------------------------------------------------------------- bad input
+
+NAIVE = datetime(2024, 3, 5, 10)
+
+
+@pytest.mark.parametrize(
+    ("build", "message"),
+    [
+        (lambda: LineFacts("L1", "X", 0), "ordered quantity of line L1 must be at least 1"),
+        (lambda: LineFacts("L1", "X", 2.5), "ordered quantity of line L1 must be a whole number"),
+        (lambda: LineFacts("L1", "X", 2, -1), "backordered quantity of line L1 must be zero or"),
+        (lambda: LineFacts("L1", "X", 2, 3, at(5)), "3 units backordered but only 2 ordered"),
+        (lambda: LineFacts("L1", "X", 2, 1), "it needs a backordered_at"),
+        (
+            lambda: LineFacts("L1", "X", 2, 0, at(5), first_eta=d(9)),
+            "nothing backordered, so it cannot have backordered_at, first_eta",
+        ),
+        (lambda: LineFacts("L1", "X", 2, 1, NAIVE), "backordered_at of line L1 must carry a time"),
+        (
+            lambda: LineFacts("L1", "X", 2, 1, at(5), NAIVE),
+            "filled_at of line L1 must carry a time zone",
+        ),
+        (lambda: LineFacts("L1", "X", 2, 1, at(5), at(4)), "line L1 was filled .* before it was"),
+        (
+            lambda: LineFacts("L1", "X", 2, 1, at(5), shipped_at=NAIVE),
+            "shipped_at of line L1 must carry a time zone",
+        ),
+        (lambda: OrderFacts("O1", "A", NAIVE), "commit time of order O1 must carry a time zone"),
+        (
+            lambda: OrderFacts("O1", "A", at(5), cancelled_at=at(4)),
+            "order O1 was cancelled .* before it was committed",
+        ),
+        (lambda: backorder_metrics([], END, START), "the period must end after it starts"),
+        (lambda: backorder_metrics([], START, START), "the period must end after it starts"),
+        (lambda: backorder_metrics([], NAIVE, END), "start of the period must carry a time zone"),
+        (lambda: weekly_trend([], d(13), weeks=0), "number of weeks must be at least 1"),
+        (lambda: weekly_trend([], at(13)), "end of the trend must be a date, not a datetime"),
+        (lambda: most_backordered_items([], START, END, limit=0), "limit must be at least 1"),
+        (lambda: most_affected_accounts([], END, START), "the period must end after it starts"),
+    ],
+)
+def test_bad_input_raises_domain_error(build, message: str) -> None:
+    with pytest.raises(DomainError, match=message):
+        build()
+
+
+# ---------------------------------------------------------------------------- properties
+
+EPOCH = at(1, month=1)
+
+
+@st.composite
+def line_facts(draw: st.DrawFn, committed_at: datetime, no_backorders: bool) -> LineFacts:
+    item = draw(st.sampled_from("XYZ"))
+    ordered = draw(st.integers(1, 20))
+    backordered = 0 if no_backorders else draw(st.integers(0, ordered))
+    if not backordered:
+        return ok("L", item, ordered)
+    filled = draw(st.none() | st.integers(0, 30 * 24 * 60))
+    return LineFacts(
+        "L",
+        item,
+        ordered,
+        backordered,
+        committed_at,
+        None if filled is None else committed_at + timedelta(minutes=filled),
+        draw(st.none() | st.dates(d(1), d(30, 6))),
+        draw(st.none() | st.dates(d(1), d(30, 6))),
+    )
+
+
+@st.composite
+def order_facts(draw: st.DrawFn, no_backorders: bool = False) -> OrderFacts:
+    committed = EPOCH + timedelta(minutes=draw(st.integers(0, 120 * 24 * 60)))
+    lines = draw(st.lists(line_facts(committed, no_backorders), max_size=4))
+    cancelled = draw(st.booleans())
+    return OrderFacts(
+        "O",
+        draw(st.sampled_from("ABC")),
+        committed,
+        tuple(lines),
+        committed + timedelta(hours=1) if cancelled else None,
+    )
+
+
+def histories(no_backorders: bool = False) -> st.SearchStrategy[list[OrderFacts]]:
+    return st.lists(order_facts(no_backorders), max_size=30)
+
+
+@given(histories())
+def test_rates_lie_between_zero_and_one(orders: list[OrderFacts]) -> None:
+    metrics = backorder_metrics(orders, EPOCH, EPOCH + timedelta(days=200))
+    for name in RATES:
+        value = getattr(metrics, name)
+        if name == "avg_fulfilment_days":
+            assert value is None or value >= 0
+        else:
+            assert value is None or 0.0 <= value <= 1.0, name
+    assert metrics.orders == len(orders)
+    assert metrics.backordered_orders <= metrics.orders
+    assert metrics.filled_lines <= metrics.backordered_lines <= metrics.lines
+    assert metrics.on_time_lines <= metrics.shipped_lines <= metrics.backordered_lines
+
+
+@given(histories(no_backorders=True))
+def test_fill_rates_are_one_when_nothing_is_backordered(orders: list[OrderFacts]) -> None:
+    metrics = backorder_metrics(orders, EPOCH, EPOCH + timedelta(days=200))
+    if metrics.lines:
+        assert metrics.line_fill_rate == 1.0
+        assert metrics.unit_fill_rate == 1.0
+    if metrics.orders:
+        assert metrics.backorder_rate == 0.0
+    assert metrics.cancellation_rate is None
+    assert metrics.promise_accuracy is None
+
+
+@settings(max_examples=50)
+@given(histories(), st.dates(d(1, 1), d(30, 5)))
+def test_weekly_buckets_match_the_period_metrics_of_each_week(
+    orders: list[OrderFacts], end: date
+) -> None:
+    trend = weekly_trend(orders, end, weeks=12)
+    for week, metrics in trend:
+        start = datetime(week.year, week.month, week.day, tzinfo=UTC)
+        assert metrics == backorder_metrics(orders, start, start + timedelta(weeks=1))
+
+
+# ---------------------------------------------------------------------------- volume
+
+
+def test_fifty_thousand_orders_stream_through_one_iterator_each() -> None:
+    orders = []
+    for i in range(50_000):
+        committed = EPOCH + timedelta(minutes=5 * i)  # about 174 days
+        lines = tuple(
+            LineFacts(f"{i}-{j}", f"I{(i + j) % 500}", 5, 2, committed, committed + timedelta(1))
+            if (i + j) % 7 == 0
+            else ok(f"{i}-{j}", f"I{(i + j) % 500}", 5)
+            for j in range(3)
+        )
+        orders.append(OrderFacts(f"O{i}", f"A{i % 900}", committed, lines))
+    total = backorder_metrics(iter(orders), EPOCH, EPOCH + timedelta(days=365))
+    trend = weekly_trend(iter(orders), d(24, 6))
+    items = most_backordered_items(iter(orders), EPOCH, EPOCH + timedelta(days=365))
+    accounts = most_affected_accounts(iter(orders), EPOCH, EPOCH + timedelta(days=365))
+    assert total.orders == 50_000
+    assert sum(m.orders for _, m in trend) <= 50_000
+    assert len(items) == len(accounts) == 10
