@@ -44,11 +44,16 @@ def queue_key(
     line_id: str,
 ) -> QueueKey:
     """Sort key of a line in the demand queue: smaller keys are served first."""
-    if policy is AllocationPolicy.FIFO:
+    if parse_allocation_policy(policy) is AllocationPolicy.FIFO:
         return (committed_at, order_id, line_id)
-    if policy is AllocationPolicy.PRIORITY:
-        return (tier, -order_value, committed_at, order_id, line_id)
-    raise DomainError(f"unknown allocation policy {policy!r}; use fifo or priority")
+    return (tier, -order_value, committed_at, order_id, line_id)
+
+
+def parse_allocation_policy(policy: object) -> AllocationPolicy:
+    try:
+        return AllocationPolicy(policy)
+    except ValueError:
+        raise DomainError(f"unknown allocation policy {policy!r}; use fifo or priority") from None
 
 
 def line_key(policy: AllocationPolicy, line: QueuedLine) -> QueueKey:
@@ -70,7 +75,7 @@ class DemandQueue:
 
     def __init__(self, item: str, lines: Iterable[QueuedLine], policy: AllocationPolicy) -> None:
         self.item = item
-        self.policy = AllocationPolicy(policy)
+        self.policy = parse_allocation_policy(policy)
         keyed = []
         for line in lines:
             if line.item != item:

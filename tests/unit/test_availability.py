@@ -216,6 +216,7 @@ BAD_INPUT = [
     (lambda: date_line(widget(), 0, 2.5, today=TODAY),      "whole number"),
     (lambda: date_line(widget(), 0, True, today=TODAY),     "whole number"),
     (lambda: Receipt("r", "W", -1, TODAY),                  "zero or more"),
+    (lambda: DemandQueue("W", [], "loudest_first"),             "unknown allocation policy"),
     (lambda: ShipmentPolicy.parse("ship_whenever"),         "unknown shipment policy"),
     (lambda: ShipmentPolicy.parse("capped_split", 0),       "cap of at least 1"),
     (lambda: ShipmentPolicy.parse("all_or_nothing", 2),     "only capped_split"),
