@@ -1,0 +1,67 @@
+"""The FastAPI application: `create_app()` builds it (engine, migrations, demo data on first
+start), so tests and uvicorn workers alike get a ready app without relying on lifespan events."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI
+from fastapi.middleware.gzip import GZipMiddleware
+
+from sync import protocol as p
+from sync.server import errors
+from sync.server.clock import Clock, SystemClock
+from sync.server.db import Database, make_engine
+from sync.server.limits import BodyLimit
+from sync.server.migrate import upgrade
+from sync.server.routes import auth, supervisor, sync, warehouse
+from sync.server.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def prepare_database(settings: Settings, db: Database) -> None:
+    """Migrate to head and, on an empty database, seed the demo distributor."""
+    if settings.migrate_on_start:
+        upgrade(db.engine)
+    if settings.seed_on_start:
+        from sync.server.seed import seed_if_empty
+
+        seed_if_empty(db, settings)
+
+
+def create_app(
+    settings: Settings | None = None, *, clock: Clock | None = None, prepare: bool = True
+) -> FastAPI:
+    settings = settings or Settings()
+    db = Database(
+        make_engine(settings.database_url, echo=settings.sql_echo, pool_size=settings.db_pool_size)
+    )
+    if prepare:
+        prepare_database(settings, db)
+    app = FastAPI(
+        title="Field sales server",
+        version=f"protocol {p.PROTOCOL_VERSION}",
+        description="Authoritative stock, order commit, receipts, supervisor API and sync.",
+    )
+    app.state.settings = settings
+    app.state.db = db
+    app.state.clock = clock or SystemClock(settings.timezone)
+    errors.install(app)
+    app.add_middleware(GZipMiddleware, minimum_size=1000)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+
+    @app.get("/health", tags=["meta"])
+    def health() -> dict[str, object]:
+        return {"ok": True, "protocol_version": p.PROTOCOL_VERSION}
+
+    app.include_router(auth.router)
+    app.include_router(sync.router)
+    app.include_router(warehouse.router)
+    app.include_router(supervisor.router)
+    return app
+
+
+def app_factory() -> FastAPI:
+    """For `uvicorn --factory sync.server.app:app_factory` (workers: settings from env)."""
+    return create_app()

@@ -1,0 +1,125 @@
+"""FastAPI dependencies as `Annotated` aliases: the database, a session, the clock, the caller."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Header, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlmodel import Session, col, select
+
+from sync.protocol import PROTOCOL_HEADER, PROTOCOL_VERSION
+from sync.server.clock import Clock
+from sync.server.context import Principal
+from sync.server.db import Database
+from sync.server.models import Device, User
+from sync.server.security import token_digest
+from sync.server.settings import Settings
+
+
+def get_db(request: Request) -> Database:
+    return request.app.state.db
+
+
+def get_clock(request: Request) -> Clock:
+    return request.app.state.clock
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+DbDep = Annotated[Database, Depends(get_db)]
+ClockDep = Annotated[Clock, Depends(get_clock)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def get_session(db: DbDep) -> Iterator[Session]:
+    with db.session() as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def check_protocol(
+    version: Annotated[
+        int,
+        Header(
+            alias=PROTOCOL_HEADER,
+            description=f"The client's wire protocol; this server speaks {PROTOCOL_VERSION}.",
+        ),
+    ],
+) -> None:
+    if version == PROTOCOL_VERSION:
+        return
+    if version < PROTOCOL_VERSION:
+        message = (
+            f"This app speaks protocol {version} but the server speaks {PROTOCOL_VERSION}: "
+            "update the app to sync again (your unsent orders are kept)."
+        )
+    else:
+        message = (
+            f"This app speaks protocol {version}, newer than the server's {PROTOCOL_VERSION}: "
+            "the server must be updated before this app can sync (your unsent orders are kept)."
+        )
+    raise HTTPException(status.HTTP_426_UPGRADE_REQUIRED, detail=message)
+
+
+ProtocolChecked = Depends(check_protocol)
+
+_bearer = HTTPBearer(auto_error=False, description="The device token from /auth/sign-in")
+
+
+def _unauthorized(message: str) -> HTTPException:
+    return HTTPException(
+        status.HTTP_401_UNAUTHORIZED, detail=message, headers={"WWW-Authenticate": "Bearer"}
+    )
+
+
+def get_principal(
+    session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    if credentials is None or not credentials.credentials:
+        raise _unauthorized("sign in first: send Authorization: Bearer <device token>")
+    query = (
+        select(Device, User)
+        .join(User, col(User.id) == Device.user_id)
+        .where(Device.token_hash == token_digest(credentials.credentials))
+    )
+    found = session.exec(query).first()
+    if found is None:
+        raise _unauthorized("unknown device token: sign in again")
+    device, user = found
+    if device.revoked_at is not None:
+        raise _unauthorized("this device's token was revoked: sign in again")
+    if not user.active:
+        raise _unauthorized(f"user {user.username} is disabled")
+    return Principal(
+        user_id=user.id,
+        username=user.username,
+        full_name=user.full_name,
+        role=user.role,
+        device_id=device.id,
+    )
+
+
+CurrentUser = Annotated[Principal, Depends(get_principal)]
+
+
+def get_rep(who: CurrentUser) -> Principal:
+    if who.role != "rep":
+        raise HTTPException(status.HTTP_403_FORBIDDEN, detail="only sales reps may do this")
+    return who
+
+
+def get_supervisor(who: CurrentUser) -> Principal:
+    if not who.is_supervisor:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, detail="only supervisors may do this")
+    return who
+
+
+CurrentRep = Annotated[Principal, Depends(get_rep)]
+CurrentSupervisor = Annotated[Principal, Depends(get_supervisor)]

@@ -1,0 +1,91 @@
+"""Error answers: each names what was wrong and what to do. Validation errors get a one-line
+`message` naming the field, beside FastAPI's usual `detail` list."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request, status
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from sync.server.services.feed import BadAfter, CursorAhead
+from sync.server.services.push import Gap, WrongDevice
+from sync.server.services.refusals import Conflict, NotFound, Refusal
+
+
+def _where(loc: tuple[Any, ...] | list[Any]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part in {"place_order", "cancel_order", "cancel_line", "acknowledge"} or (
+            part == "update_account_contact"
+        ):
+            continue  # the discriminator's branch name, not a field
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def validation_message(errors: list[dict[str, Any]]) -> str:
+    parts = [f"{_where(e.get('loc', ()))}: {e.get('msg', 'invalid')}" for e in errors[:5]]
+    more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
+    return "; ".join(parts) + more
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = list(exc.errors())
+        for e in errors:
+            e.pop("input", None)  # never echo (possibly huge) input back
+            e.pop("ctx", None) if not isinstance(e.get("ctx"), dict) else None
+        return JSONResponse(
+            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+            content=jsonable_encoder({"detail": errors, "message": validation_message(errors)}),
+        )
+
+    @app.exception_handler(Gap)
+    async def _gap(_: Request, exc: Gap) -> JSONResponse:
+        return JSONResponse(
+            status_code=status.HTTP_409_CONFLICT,
+            content={
+                "detail": str(exc),
+                "last_applied": exc.last_applied,
+                "expected": exc.expected,
+            },
+        )
+
+    @app.exception_handler(WrongDevice)
+    async def _wrong_device(_: Request, exc: WrongDevice) -> JSONResponse:
+        return JSONResponse(status_code=status.HTTP_403_FORBIDDEN, content={"detail": str(exc)})
+
+    @app.exception_handler(CursorAhead)
+    async def _ahead(_: Request, exc: CursorAhead) -> JSONResponse:
+        return JSONResponse(
+            status_code=status.HTTP_409_CONFLICT,
+            content={"detail": f"{exc}: download a fresh snapshot", "resync": True},
+        )
+
+    @app.exception_handler(BadAfter)
+    async def _bad_after(_: Request, exc: BadAfter) -> JSONResponse:
+        return JSONResponse(
+            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+            content={"detail": str(exc), "message": str(exc)},
+        )
+
+    @app.exception_handler(NotFound)
+    async def _not_found(_: Request, exc: NotFound) -> JSONResponse:
+        return JSONResponse(status_code=status.HTTP_404_NOT_FOUND, content={"detail": str(exc)})
+
+    @app.exception_handler(Conflict)
+    async def _conflict(_: Request, exc: Conflict) -> JSONResponse:
+        body = {"detail": str(exc), **exc.body}
+        return JSONResponse(status_code=status.HTTP_409_CONFLICT, content=jsonable_encoder(body))
+
+    @app.exception_handler(Refusal)
+    async def _refused(_: Request, exc: Refusal) -> JSONResponse:
+        # Outside a push (where it is a verdict), a business "no" is a conflict with the state.
+        return JSONResponse(status_code=status.HTTP_409_CONFLICT, content={"detail": exc.reason})

@@ -1,0 +1,152 @@
+"""Supervisor API: review synced orders, decide on them, read metrics and low-stock items, and
+edit an account's contact data (the same versioned merge as the rep's mutation)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Path, Query, status
+
+from sync import protocol as p
+from sync.server.deps import (
+    ClockDep,
+    CurrentSupervisor,
+    DbDep,
+    ProtocolChecked,
+    SessionDep,
+    SettingsDep,
+)
+from sync.server.services import reports, review
+from sync.server.services.contacts import update_contact
+from sync.server.services.runner import run_write
+
+router = APIRouter(prefix="/supervisor", tags=["supervisor"], dependencies=[ProtocolChecked])
+
+IdQuery = Annotated[int | None, Query(ge=1, le=2**31 - 1)]
+MAX_PERIOD_DAYS = 3 * 366
+
+
+@router.get("/orders", response_model=p.OrderList)
+def list_orders(
+    _: CurrentSupervisor,
+    session: SessionDep,
+    clock: ClockDep,
+    status_: Annotated[p.OrderStatus | None, Query(alias="status")] = None,
+    rep_id: IdQuery = None,
+    account_id: IdQuery = None,
+    date_from: date | None = None,
+    date_to: Annotated[date | None, Query(description="inclusive")] = None,
+    has_backorders: bool | None = None,
+    needs_attention: bool | None = None,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> p.OrderList:
+    if date_from and date_to and date_to < date_from:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, detail="date_to: must not be before date_from"
+        )
+    f = review.OrderFilter(
+        status_, rep_id, account_id, date_from, date_to, has_backorders, needs_attention
+    )
+    return review.list_orders(session, f, clock.tz, offset, limit)
+
+
+@router.get(
+    "/orders/{order_id}",
+    response_model=p.OrderDetail,
+    responses={404: {"description": "no such order"}},
+)
+def order_detail(order_id: uuid.UUID, _: CurrentSupervisor, session: SessionDep) -> p.OrderDetail:
+    return review.detail(session, order_id)
+
+
+@router.post(
+    "/orders/{order_id}/decision",
+    response_model=p.OrderDetail,
+    responses={
+        404: {"description": "no such order"},
+        409: {"model": p.ConflictDetail, "description": "stale version or a closed order"},
+    },
+)
+def decide(
+    order_id: uuid.UUID,
+    body: p.DecisionRequest,
+    who: CurrentSupervisor,
+    db: DbDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+) -> p.OrderDetail:
+    return run_write(
+        db, clock, settings, who.username, lambda tx: review.decide(tx, who, order_id, body)
+    )
+
+
+@router.get("/metrics", response_model=p.MetricsReport)
+def metrics(
+    _: CurrentSupervisor,
+    session: SessionDep,
+    clock: ClockDep,
+    start: Annotated[date | None, Query(description="first day (default: 28 days ago)")] = None,
+    end: Annotated[date | None, Query(description="day after the last (default: tomorrow)")] = None,
+) -> p.MetricsReport:
+    end = end or clock.today() + timedelta(days=1)
+    start = start or end - timedelta(days=28)
+    if not start < end:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, detail="end: must be after start"
+        )
+    if (end - start).days > MAX_PERIOD_DAYS:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            detail=f"end: a period spans at most {MAX_PERIOD_DAYS} days",
+        )
+    if start.year < 2000 or end.year > 2200:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, detail="start: use dates between 2000 and 2200"
+        )
+    return reports.metrics(session, start, end, clock.tz)
+
+
+@router.get("/low-stock", response_model=p.LowStockList)
+def low_stock(
+    _: CurrentSupervisor,
+    session: SessionDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+    warehouse_id: IdQuery = None,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> p.LowStockList:
+    return reports.low_stock(
+        session,
+        settings,
+        clock.today(),
+        clock.tz,
+        warehouse_id=warehouse_id,
+        offset=offset,
+        limit=limit,
+    )
+
+
+@router.post(
+    "/accounts/{account_id}/contact",
+    response_model=p.ContactResult,
+    responses={409: {"description": "no such account, or a base version from the future"}},
+)
+def edit_contact(
+    account_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
+    body: p.ContactEdit,
+    who: CurrentSupervisor,
+    db: DbDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+) -> p.ContactResult:
+    return run_write(
+        db,
+        clock,
+        settings,
+        who.username,
+        lambda tx: update_contact(tx, who, account_id, body.base_version, body.changes),
+    )

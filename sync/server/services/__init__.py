@@ -1,0 +1,1 @@
+"""Business operations on the database; each runs inside one transaction (a `Tx`)."""

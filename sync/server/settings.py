@@ -1,0 +1,55 @@
+"""Server settings from the environment (prefix FIELDSALES_SERVER_; DATABASE_URL also works).
+
+Nothing is required: without configuration the server keeps a SQLite file in the user's data
+folder and listens on 127.0.0.1:8765.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import platformdirs
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from app.domain.model import AllocationPolicy
+
+APP_NAME = "fieldsales-server"
+
+
+def default_database_url() -> str:
+    folder = Path(platformdirs.user_data_path(APP_NAME))
+    folder.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{folder / 'server.db'}"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="FIELDSALES_SERVER_", extra="ignore", populate_by_name=True
+    )
+
+    database_url: str = Field(
+        default_factory=default_database_url,
+        validation_alias=AliasChoices("DATABASE_URL", "FIELDSALES_SERVER_DATABASE_URL"),
+    )
+    host: str = "127.0.0.1"
+    port: int = Field(default=8765, ge=1, le=65535)
+    workers: int = Field(default=1, ge=1, le=32)
+    # How receipts and freed stock are shared among waiting lines (and how new lines rank).
+    allocation_policy: AllocationPolicy = AllocationPolicy.FIFO
+    # The business calendar: "today", weekly trends and delivery days are read in this zone.
+    timezone: str = "UTC"
+    service_level: float = Field(default=0.95, gt=0, lt=1)
+    demand_history_days: int = Field(default=56, ge=2, le=730)
+    # Run `alembic upgrade head` when the app starts, and seed demo data into an empty database.
+    migrate_on_start: bool = True
+    seed_on_start: bool = True
+    seed_products: int = Field(default=2000, ge=10, le=200_000)
+    seed: int = 42
+    max_body_bytes: int = Field(default=2_000_000, ge=1024)
+    db_pool_size: int = Field(default=10, ge=1, le=100)
+    sql_echo: bool = False
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")

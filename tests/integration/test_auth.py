@@ -1,0 +1,97 @@
+"""Sign-in, hashed secrets, revocation, roles, and the protocol version check."""
+
+from __future__ import annotations
+
+from sqlmodel import select
+
+from sync.protocol import PROTOCOL_HEADER
+from sync.server.models import Device, User
+from sync.server.security import token_digest
+from tests.integration.conftest import PASSWORD, sign_in
+
+
+async def test_sign_in_returns_a_token_stored_only_as_a_digest(server, client, world):
+    world.user("rep1")
+    device = await sign_in(client, "rep1", device_name="tablet")
+    with server.db.session() as s:
+        stored = s.exec(select(Device)).one()
+        user = s.exec(select(User)).one()
+    assert stored.token_hash == token_digest(device.token) != device.token
+    assert user.password_hash.startswith("$argon2") and PASSWORD not in user.password_hash
+    me = await device.get("/auth/me")
+    assert me.status_code == 200 and me.json()["username"] == "rep1"
+
+
+async def test_wrong_password_and_unknown_user_get_the_same_401(client, world):
+    world.user("rep1")
+    wrong = await client.post("/auth/sign-in", json={"username": "rep1", "password": "nope"})
+    unknown = await client.post("/auth/sign-in", json={"username": "zed", "password": PASSWORD})
+    assert wrong.status_code == unknown.status_code == 401
+    assert wrong.json() == unknown.json() == {"detail": "wrong username or password"}
+
+
+async def test_a_revoked_token_is_refused_and_signing_in_again_keeps_the_device(client, world):
+    world.user("rep1")
+    world.user("boss", role="supervisor")
+    device = await sign_in(client, "rep1")
+    boss = await sign_in(client, "boss")
+    revoked = await boss.post(f"/auth/devices/{device.device_id}/revoke")
+    assert revoked.status_code == 200 and revoked.json()["revoked_at"] is not None
+    refused = await device.get("/auth/me")
+    assert refused.status_code == 401 and "revoked" in refused.json()["detail"]
+    again = await sign_in(client, "rep1", device_id=device.device_id)
+    assert again.device_id == device.device_id
+    assert (await again.get("/auth/me")).status_code == 200
+
+
+async def test_sign_out_revokes_the_own_token(client, world):
+    world.user("rep1")
+    device = await sign_in(client, "rep1")
+    assert (await device.post("/auth/sign-out")).status_code == 204
+    assert (await device.get("/auth/me")).status_code == 401
+
+
+async def test_a_device_id_of_another_user_cannot_be_taken_over(client, world):
+    world.user("rep1")
+    world.user("rep2")
+    first = await sign_in(client, "rep1")
+    response = await client.post(
+        "/auth/sign-in",
+        json={"username": "rep2", "password": PASSWORD, "device_id": first.device_id},
+    )
+    assert response.status_code == 403 and "device_id" in response.json()["detail"]
+
+
+async def test_missing_or_bad_token_is_401(client, world):
+    assert (await client.get("/auth/me")).status_code == 401
+    bad = await client.get("/auth/me", headers={"Authorization": "Bearer nonsense"})
+    assert bad.status_code == 401 and "sign in" in bad.json()["detail"]
+
+
+async def test_supervisor_endpoints_refuse_reps(client, world):
+    world.user("rep1")
+    world.user("boss", role="supervisor")
+    rep = await sign_in(client, "rep1")
+    boss = await sign_in(client, "boss")
+    assert (await rep.get("/auth/devices")).status_code == 403
+    assert (await boss.get("/auth/devices")).status_code == 200
+    other = await rep.post(f"/auth/devices/{boss.device_id}/revoke")
+    assert other.status_code == 404  # a rep cannot even see another user's device
+
+
+async def test_protocol_version_is_checked_on_every_request(server, world):
+    world.user("rep1")
+    async with server.client() as good:
+        device = await sign_in(good, "rep1")
+    async with server.client(**{PROTOCOL_HEADER: "0"}) as old:
+        response = await old.get("/auth/me", headers=device.headers)
+        assert response.status_code == 426
+        assert "update the app" in response.json()["detail"]
+    async with server.client(**{PROTOCOL_HEADER: "99"}) as new:
+        response = await new.get("/sync/pull", headers=device.headers)
+        assert response.status_code == 426
+        assert "server must be updated" in response.json()["detail"]
+    async with server.client() as plain:
+        response = await plain.get("/auth/me", headers={**device.headers, PROTOCOL_HEADER: "x"})
+        assert response.status_code == 422
+        assert "X-Protocol-Version" in response.json()["message"]

@@ -1,0 +1,119 @@
+"""Pull and snapshot: scoped to the caller, the demand queue anonymised, paged, tombstones,
+gzip, and a clear answer to a cursor from the future."""
+
+from __future__ import annotations
+
+import json
+
+from sync.protocol import SNAPSHOT_SECTIONS
+from tests.integration.conftest import days, sign_in
+
+
+async def setup(client, world):
+    world.user("rep1")
+    world.user("rep2")
+    world.user("boss", role="supervisor")
+    a1 = world.account("rep1")
+    a2 = world.account("rep2", tier=1)
+    for sku in ("A", "B", "C"):
+        world.product(sku, 2)
+    world.receipt("B", 10, days(6))
+    rep1 = await sign_in(client, "rep1")
+    rep2 = await sign_in(client, "rep2")
+    boss = await sign_in(client, "boss")
+    mine = await rep1.order(a1, ("A", 1), ("B", 4))
+    theirs = await rep2.order(a2, ("B", 3), ("C", 1))
+    return rep1, rep2, boss, a1, a2, mine, theirs
+
+
+async def pull_all(device, cursor=0, limit=500):
+    changes = []
+    while True:
+        page = (await device.get("/sync/pull", cursor=cursor, limit=limit)).json()
+        changes += page["changes"]
+        cursor = page["cursor"]
+        if not page["has_more"]:
+            return changes, cursor
+
+
+async def test_a_rep_pulls_own_orders_and_the_shared_anonymised_queue(client, world):
+    rep1, _rep2, boss, _a1, _a2, mine, theirs = await setup(client, world)
+    changes, _ = await pull_all(rep1)
+    orders = {c["key"] for c in changes if c["entity"] == "order"}
+    assert orders == {mine["order_id"]}
+    queue = [c["data"] for c in changes if c["entity"] == "queue_entry"]
+    assert {(q["sku"], q["waiting"], q["tier"]) for q in queue} == {("B", 2, 3), ("B", 3, 1)}
+    text = json.dumps(queue)
+    assert theirs["order_id"] not in text and "account" not in text and "rep" not in text
+    stock = {c["data"]["sku"] for c in changes if c["entity"] == "stock"}
+    assert stock == {"A", "B", "C"}  # stock is everyone's
+    seqs = [c["seq"] for c in changes]
+    assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
+    supervisor, _ = await pull_all(boss)
+    assert {c["key"] for c in supervisor if c["entity"] == "order"} == {
+        mine["order_id"],
+        theirs["order_id"],
+    }
+
+
+async def test_pages_follow_the_cursor_without_gaps_or_repeats(client, world):
+    _rep1, _rep2, boss, _a1, _a2, _mine, _theirs = await setup(client, world)
+    whole, end = await pull_all(boss, limit=500)
+    paged, end_paged = await pull_all(boss, limit=2)
+    assert [c["seq"] for c in paged] == [c["seq"] for c in whole]
+    assert end == end_paged
+    empty = (await boss.get("/sync/pull", cursor=end)).json()
+    assert empty == {"changes": [], "cursor": end, "has_more": False}
+    ahead = await boss.get("/sync/pull", cursor=end + 100)
+    assert ahead.status_code == 409 and ahead.json()["resync"] is True
+
+
+async def test_filled_lines_leave_the_queue_as_tombstones(client, world):
+    rep1, _rep2, boss, _a1, _a2, _mine, _theirs = await setup(client, world)
+    _, cursor = await pull_all(rep1)
+    receipt = (await boss.get("/sync/snapshot", section="receipts")).json()["records"][0]
+    response = await boss.post(f"/warehouse/receipts/{receipt['key']}/receive", {})
+    assert response.status_code == 200
+    changes, _ = await pull_all(rep1, cursor)
+    gone = [c for c in changes if c["entity"] == "queue_entry"]
+    assert gone and all(c["op"] == "delete" and c["data"] is None for c in gone)
+
+
+async def test_snapshot_pages_every_section_scoped_to_the_caller(client, world):
+    rep1, _rep2, _boss, a1, _a2, mine, _theirs = await setup(client, world)
+    seen: dict[str, list] = {}
+    first_cursor = None
+    for section in SNAPSHOT_SECTIONS:
+        after = None
+        while True:
+            params = {"section": section, "limit": 1}
+            if after is not None:
+                params["after"] = after
+            page = (await rep1.get("/sync/snapshot", **params)).json()
+            first_cursor = first_cursor if first_cursor is not None else page["cursor"]
+            seen.setdefault(section, []).extend(page["records"])
+            after = page["after"]
+            if not page["has_more"]:
+                break
+    assert [r["key"] for r in seen["products"]] == ["A", "B", "C"]
+    assert [r["data"]["id"] for r in seen["accounts"]] == [a1]
+    assert [r["key"] for r in seen["orders"]] == [mine["order_id"]]
+    assert len(seen["stock"]) == 3 and len(seen["queue"]) == 2
+    assert first_cursor > 0
+    bad = await rep1.get("/sync/snapshot", section="orders", after="not-a-uuid")
+    assert bad.status_code == 422 and "after" in bad.json()["message"]
+    unknown = await rep1.get("/sync/snapshot", section="secrets")
+    assert unknown.status_code == 422 and "section" in unknown.json()["message"]
+
+
+async def test_pull_is_gzip_compressed_when_asked(server, world, client):
+    rep1, *_ = await setup(client, world)
+    async with server.client() as raw:
+        response = await raw.get(
+            "/sync/pull",
+            headers={**rep1.headers, "Accept-Encoding": "gzip"},
+        )
+    assert response.headers.get("content-encoding") == "gzip"
+    # httpx decodes transparently; fewer bytes crossed the wire than the JSON has.
+    assert response.num_bytes_downloaded < len(response.content)
+    assert json.loads(response.content)["changes"]

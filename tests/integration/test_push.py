@@ -1,0 +1,169 @@
+"""Push: exactly once under replays and duplicates, gaps refused, dead letters never block, and
+business refusals are verdicts (2xx)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+from sqlalchemy import text
+from sqlmodel import select
+
+from sync.protocol import MAX_BATCH
+from sync.server.models import DeadLetter, Order, OrderLine
+from tests.integration.conftest import START, place_order, sign_in
+
+
+def ack(order_id: str) -> dict:
+    return {"name": "acknowledge", "order_id": order_id}
+
+
+async def test_a_replayed_push_is_answered_from_the_record_and_applied_once(server, client, world):
+    world.user("rep1")
+    account = world.account("rep1")
+    world.product("A", 10)
+    device = await sign_in(client, "rep1")
+    batch = [
+        device.stamp(place_order(account, ("A", 3))),
+        device.stamp(place_order(account, ("A", 2))),
+    ]
+    first = await device.raw_push(batch)
+    again = await device.raw_push(batch)  # the response was lost; the device sends it all again
+    assert first.status_code == again.status_code == 200
+    one, two = first.json(), again.json()
+    assert [r["status"] for r in one["results"]] == ["applied", "applied"]
+    assert [r["status"] for r in two["results"]] == ["duplicate", "duplicate"]
+    assert [r["order"] for r in one["results"]] == [r["order"] for r in two["results"]]
+    assert one["last_applied"] == two["last_applied"] == 2
+    assert world.stock("A").reserved == 5
+    with server.db.session() as s:
+        assert len(s.exec(select(Order)).all()) == 2
+
+
+async def test_duplicated_concurrent_pushes_apply_each_mutation_once(server, client, world):
+    world.user("rep1")
+    account = world.account("rep1")
+    world.product("A", 100)
+    device = await sign_in(client, "rep1")
+    batch = [device.stamp(place_order(account, ("A", 1))) for _ in range(5)]
+    answers = await asyncio.gather(*(device.raw_push(batch) for _ in range(4)))
+    assert all(a.status_code in (200, 409) for a in answers)
+    assert world.stock("A").reserved == 5
+    with server.db.session() as s:
+        assert len(s.exec(select(Order)).all()) == 5
+
+
+async def test_the_same_order_uuid_under_a_new_mutation_id_is_not_placed_twice(client, world):
+    world.user("rep1")
+    account = world.account("rep1")
+    world.product("A", 10)
+    device = await sign_in(client, "rep1")
+    order_id = str(uuid.uuid4())
+    first = await device.order(account, ("A", 4), order_id=order_id)
+    second = await device.order(account, ("A", 4), order_id=order_id)
+    assert first == {**second, "plan": first["plan"]}
+    assert world.stock("A").reserved == 4
+
+
+async def test_a_gap_is_refused_with_the_id_to_send_next(server, client, world):
+    world.user("rep1")
+    account = world.account("rep1")
+    world.product("A", 10)
+    device = await sign_in(client, "rep1")
+    await device.order(account, ("A", 1))  # mutation 1
+    device.next_id = 3  # mutation 2 got lost
+    response = await device.raw_push([device.stamp(place_order(account, ("A", 1)))])
+    assert response.status_code == 409
+    assert response.json()["last_applied"] == 1 and response.json()["expected"] == 2
+    assert "send mutation 2 next" in response.json()["detail"]
+    assert world.stock("A").reserved == 1
+
+
+async def test_a_failing_mutation_is_dead_lettered_and_does_not_block_the_next(
+    server, client, world
+):
+    world.user("rep1")
+    account = world.account("rep1")
+    world.product("A", 10)
+    world.product("BROKEN", 10)
+    with server.db.write() as s:  # a corrupt catalog row makes the commit raise on the server
+        s.execute(text("UPDATE product SET alternatives = '12' WHERE sku = 'BROKEN'"))
+    device = await sign_in(client, "rep1")
+    answer = await device.push(
+        place_order(account, ("A", 2), ("BROKEN", 1)), place_order(account, ("A", 3))
+    )
+    first, second = answer["results"]
+    assert first["status"] == "dead_lettered" and "set it aside" in first["error"]
+    assert second["status"] == "applied" and second["outcome"] == "accepted"
+    assert answer["last_applied"] == 2
+    assert world.stock("A").reserved == 3  # the failed order's effects were rolled back
+    with server.db.session() as s:
+        letters = s.exec(select(DeadLetter)).all()
+        assert [(d.mutation_id, d.name) for d in letters] == [(1, "place_order")]
+        assert len(s.exec(select(OrderLine)).all()) == 1
+    replay = await device.raw_push(
+        [{**place_order(account, ("A", 1)), "mutation_id": 1, "client_time": START.isoformat()}]
+    )
+    assert replay.json()["results"][0]["status"] == "duplicate"
+
+
+async def test_business_refusals_are_rejected_verdicts_with_2xx(client, world):
+    world.user("rep1")
+    world.user("rep2")
+    mine = world.account("rep1")
+    held = world.account("rep1", credit_hold=True)
+    theirs = world.account("rep2")
+    world.product("A", 10)
+    device = await sign_in(client, "rep1")
+    answer = await device.push(
+        place_order(held, ("A", 1)),
+        place_order(theirs, ("A", 1)),
+        place_order(mine, ("NOPE", 1)),
+        {"name": "cancel_order", "order_id": str(uuid.uuid4())},
+    )
+    reasons = [(r["status"], r["outcome"], r["reason"]) for r in answer["results"]]
+    assert all(status == "applied" and outcome == "rejected" for status, outcome, _ in reasons)
+    assert "credit hold" in reasons[0][2]
+    assert f"account_id {theirs}" in reasons[1][2]
+    assert "lines[0].sku" in reasons[2][2] and "NOPE" in reasons[2][2]
+    assert "order_id" in reasons[3][2]
+    assert answer["last_applied"] == 4
+    assert world.stock("A").reserved == 0
+
+
+async def test_push_with_another_devices_id_is_forbidden(client, world):
+    world.user("rep1")
+    one = await sign_in(client, "rep1")
+    two = await sign_in(client, "rep1")
+    body = {"device_id": two.device_id, "mutations": [one.stamp(ack(str(uuid.uuid4())))]}
+    response = await client.post("/sync/push", json=body, headers=one.headers)
+    assert response.status_code == 403 and "device_id" in response.json()["detail"]
+
+
+async def test_oversized_batches_and_bodies_are_refused_clearly(server, client, world):
+    world.user("rep1")
+    device = await sign_in(client, "rep1")
+    too_many = [device.stamp(ack(str(uuid.uuid4()))) for _ in range(MAX_BATCH + 1)]
+    response = await device.raw_push(too_many)
+    assert response.status_code == 422
+    assert (
+        "mutations" in response.json()["message"] and str(MAX_BATCH) in response.json()["message"]
+    )
+    huge = {
+        "device_id": device.device_id,
+        "mutations": [],
+        "pad": "x" * (server.settings.max_body_bytes + 1),
+    }
+    response = await client.post("/sync/push", json=huge, headers=device.headers)
+    assert response.status_code == 413 and "fewer mutations" in response.json()["detail"]
+
+
+async def test_mutation_ids_must_increase_within_a_batch(client, world):
+    world.user("rep1")
+    device = await sign_in(client, "rep1")
+    batch = [device.stamp(ack(str(uuid.uuid4()))), device.stamp(ack(str(uuid.uuid4())))]
+    batch.reverse()
+    response = await device.raw_push(batch)
+    assert (
+        response.status_code == 422 and "mutation ids must increase" in response.json()["message"]
+    )

@@ -1,0 +1,167 @@
+"""Supervisor API: list and filter, detail, versioned decisions, metrics, low stock, and the
+contact merge with its conflict log."""
+
+from __future__ import annotations
+
+from tests.integration.conftest import days, sign_in
+
+
+async def two_reps(client, world):
+    world.user("rep1")
+    world.user("rep2")
+    world.user("boss", role="supervisor")
+    a1 = world.account("rep1")
+    a2 = world.account("rep2")
+    world.product("A", 10)
+    world.product("B", 0)
+    world.receipt("B", 10, days(4))
+    rep1 = await sign_in(client, "rep1")
+    rep2 = await sign_in(client, "rep2")
+    boss = await sign_in(client, "boss")
+    return rep1, rep2, boss, a1, a2
+
+
+async def test_list_filters_counts_and_pages(server, client, world):
+    rep1, rep2, boss, a1, a2 = await two_reps(client, world)
+    await rep1.order(a1, ("A", 1))
+    server.clock.advance(days=2)
+    await rep1.order(a1, ("B", 1))
+    await rep2.order(a2, ("A", 1), ("B", 1))
+    everything = (await boss.get("/supervisor/orders")).json()
+    assert everything["total"] == 3 and everything["counts"] == {"open": 3}
+    assert [o["lines"] for o in everything["items"]] == [2, 1, 1]  # newest first
+    backorders = (await boss.get("/supervisor/orders", has_backorders="true")).json()
+    assert backorders["total"] == 2
+    mine = (await boss.get("/supervisor/orders", rep_id=world.users["rep1"])).json()
+    assert {o["rep_name"] for o in mine["items"]} == {"Rep1"}
+    recent = (await boss.get("/supervisor/orders", date_from=days(1).isoformat())).json()
+    assert recent["total"] == 2
+    page = (await boss.get("/supervisor/orders", limit=1, offset=1)).json()
+    assert page["total"] == 3 and len(page["items"]) == 1
+    bad = await boss.get(
+        "/supervisor/orders", date_from=days(3).isoformat(), date_to=days(1).isoformat()
+    )
+    assert bad.status_code == 422 and "date_to" in bad.json()["detail"]
+    assert (await rep1.get("/supervisor/orders")).status_code == 403
+
+
+async def test_decisions_are_versioned_and_a_stale_one_gets_the_fresh_state(client, world):
+    rep1, _rep2, boss, a1, _a2 = await two_reps(client, world)
+    order = await rep1.order(a1, ("A", 2), ("B", 1))
+    oid = order["order_id"]
+    held = await boss.post(
+        f"/supervisor/orders/{oid}/decision",
+        {"action": "hold", "note": "check credit", "version": 1},
+    )
+    assert held.status_code == 200 and held.json()["order"]["status"] == "on_hold"
+    assert held.json()["order"]["version"] == 2
+    stale = await boss.post(
+        f"/supervisor/orders/{oid}/decision", {"action": "approve", "version": 1}
+    )
+    assert stale.status_code == 409
+    assert "version" in stale.json()["detail"]
+    assert stale.json()["current"]["order"]["status"] == "on_hold"
+    approved = await boss.post(
+        f"/supervisor/orders/{oid}/decision", {"action": "approve", "version": 2}
+    )
+    assert approved.json()["order"]["status"] == "approved"
+    detail = (await boss.get(f"/supervisor/orders/{oid}")).json()
+    assert [h["kind"] for h in detail["history"]] == ["committed", "hold", "approve"]
+    assert detail["order"]["review_note"] == ""
+    assert detail["order"]["lines"][1]["eta"] == days(4).isoformat()
+
+
+async def test_rejecting_releases_the_stock_and_the_rep_sees_it(client, world):
+    rep1, _rep2, boss, a1, _a2 = await two_reps(client, world)
+    order = await rep1.order(a1, ("A", 4), ("B", 1))
+    rejected = await boss.post(
+        f"/supervisor/orders/{order['order_id']}/decision",
+        {"action": "reject", "note": "duplicate order", "version": 1},
+    )
+    assert rejected.status_code == 200, rejected.text
+    assert rejected.json()["order"]["status"] == "rejected"
+    assert world.stock("A").reserved == 0
+    pulled = (await rep1.get("/sync/pull")).json()["changes"]
+    mine = [c["data"] for c in pulled if c["entity"] == "order"]
+    assert mine[-1]["status"] == "rejected" and mine[-1]["review_note"] == "duplicate order"
+    again = await boss.post(
+        f"/supervisor/orders/{order['order_id']}/decision", {"action": "approve", "version": 2}
+    )
+    assert again.status_code == 409 and "rejected" in again.json()["detail"]
+    missing = await boss.get("/supervisor/orders/00000000-0000-4000-8000-000000000000")
+    assert missing.status_code == 404 and "order_id" in missing.json()["detail"]
+
+
+async def test_metrics_over_a_period_with_a_trend(server, client, world):
+    rep1, rep2, boss, a1, a2 = await two_reps(client, world)
+    await rep1.order(a1, ("A", 1))
+    late = await rep1.order(a1, ("B", 2))
+    await rep1.push({"name": "cancel_order", "order_id": late["order_id"]})
+    await rep2.order(a2, ("A", 1), ("B", 1))
+    report = (
+        await boss.get("/supervisor/metrics", start=days(0).isoformat(), end=days(1).isoformat())
+    ).json()
+    m = report["metrics"]
+    assert (m["orders"], m["backordered_orders"], m["cancelled_backordered_orders"]) == (3, 2, 1)
+    assert m["backorder_rate"] == 2 / 3 and m["cancellation_rate"] == 0.5
+    assert m["line_fill_rate"] == 2 / 4
+    assert len(report["trend"]) == 12 and report["trend"][-1]["metrics"]["orders"] == 3
+    assert report["top_items"][0]["sku"] == "B"
+    bad = await boss.get("/supervisor/metrics", start=days(3).isoformat(), end=days(1).isoformat())
+    assert bad.status_code == 422 and "end" in bad.json()["detail"]
+
+
+async def test_low_stock_lists_items_under_their_reorder_point(server, client, world):
+    rep1, _rep2, boss, a1, _a2 = await two_reps(client, world)
+    server.clock.advance(days=-10)
+    for _ in range(5):
+        await rep1.order(a1, ("A", 2))
+        server.clock.advance(days=1)
+    server.clock.advance(days=6)
+    response = await boss.get("/supervisor/low-stock")
+    assert response.status_code == 200, response.text
+    items = {i["sku"]: i for i in response.json()["items"]}
+    assert "A" in items and items["A"]["free_now"] == 0
+    assert items["A"]["suggested_quantity"] > 0 and items["A"]["reorder_point"] > 0
+
+
+async def test_overlapping_contact_edits_keep_the_later_and_log_the_loser(server, client, world):
+    world.user("rep1")
+    world.user("boss", role="supervisor")
+    account = world.account("rep1")
+    phone = await sign_in(client, "rep1")
+    tablet = await sign_in(client, "rep1")
+    boss = await sign_in(client, "boss")
+    first = await phone.push(
+        {
+            "name": "update_account_contact",
+            "account_id": account,
+            "base_version": 1,
+            "changes": {"contact_phone": "555-1111"},
+        }
+    )
+    assert first["results"][0]["contact"]["account"]["contact_version"] == 2
+    # The tablet, still at version 1, edits the phone (overlap) and the email (no overlap).
+    second = await tablet.push(
+        {
+            "name": "update_account_contact",
+            "account_id": account,
+            "base_version": 1,
+            "changes": {"contact_phone": "555-2222", "contact_email": "new@example.com"},
+        }
+    )
+    result = second["results"][0]["contact"]
+    assert result["account"]["contact_phone"] == "555-2222"
+    assert result["account"]["contact_email"] == "new@example.com"
+    assert [(c["field"], c["winner_value"], c["loser_value"]) for c in result["conflicts"]] == [
+        ("contact_phone", "555-2222", "555-1111")
+    ]
+    # The supervisor edits the address on an old version: no overlap, it merges.
+    merged = await boss.post(
+        f"/supervisor/accounts/{account}/contact",
+        {"base_version": 1, "changes": {"contact_address": "2 High St"}},
+    )
+    assert merged.status_code == 200 and merged.json()["conflicts"] == []
+    assert merged.json()["account"]["contact_phone"] == "555-2222"
+    pulled = (await phone.get("/sync/pull")).json()["changes"]
+    assert [c["data"]["loser_value"] for c in pulled if c["entity"] == "conflict"] == ["555-1111"]
