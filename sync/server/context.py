@@ -6,11 +6,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
+from typing import Any, TypeVar
 
 from sqlmodel import Session
 
 from app.domain.model import AllocationPolicy
 from sync.server.settings import Settings
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +42,19 @@ class Tx:
     is_postgres: bool
     # (entity, key) pairs to publish, in first-touch order (dict keeps order, drops repeats).
     touched: dict[tuple[str, str], None] = field(default_factory=dict)
+    prepared: dict[tuple[str, str], tuple[int | None, Any]] = field(default_factory=dict)
+    # Strong references to rows loaded in this transaction: the session's identity map is
+    # weak, and re-selecting a row we already had costs a round trip.
+    held: list[object] = field(default_factory=list)
+
+    def hold(self, *rows: object) -> None:
+        self.held.extend(rows)
+
+    def get(self, model: type[T], key: object) -> T | None:
+        row = self.session.get(model, key)
+        if row is not None:
+            self.held.append(row)
+        return row
 
     @property
     def policy(self) -> AllocationPolicy:
@@ -47,5 +63,10 @@ class Tx:
     def touch(self, entity: str, key: object) -> None:
         self.touched[(entity, str(key))] = None
 
+    def ready(self, entity: str, key: str, rep_id: int | None, record: Any) -> None:
+        """A change row whose record the caller already has (no need to read it back)."""
+        self.prepared[(entity, key)] = (rep_id, record)
+
     def forget_touches(self) -> None:
         self.touched.clear()
+        self.prepared.clear()

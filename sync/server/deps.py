@@ -85,24 +85,31 @@ def get_principal(
     if credentials is None or not credentials.credentials:
         raise _unauthorized("sign in first: send Authorization: Bearer <device token>")
     query = (
-        select(Device, User)
+        select(
+            Device.id,
+            Device.revoked_at,
+            User.id.label("user_id"),
+            User.username,
+            User.full_name,
+            User.role,
+            User.active,
+        )
         .join(User, col(User.id) == Device.user_id)
         .where(Device.token_hash == token_digest(credentials.credentials))
     )
-    found = session.exec(query).first()
+    found = session.execute(query).first()
     if found is None:
         raise _unauthorized("unknown device token: sign in again")
-    device, user = found
-    if device.revoked_at is not None:
+    if found.revoked_at is not None:
         raise _unauthorized("this device's token was revoked: sign in again")
-    if not user.active:
-        raise _unauthorized(f"user {user.username} is disabled")
+    if not found.active:
+        raise _unauthorized(f"user {found.username} is disabled")
     return Principal(
-        user_id=user.id,
-        username=user.username,
-        full_name=user.full_name,
-        role=user.role,
-        device_id=device.id,
+        user_id=found.user_id,
+        username=found.username,
+        full_name=found.full_name,
+        role=found.role,
+        device_id=found.id,
     )
 
 

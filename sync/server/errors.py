@@ -29,8 +29,15 @@ def _where(loc: tuple[Any, ...] | list[Any]) -> str:
     return out
 
 
+def _say(error: dict[str, Any]) -> str:
+    if error.get("type") == "json_invalid":
+        why = (error.get("ctx") or {}).get("error", "")
+        return f"body: not valid JSON ({why}) at character {error.get('loc', ('', '?'))[-1]}"
+    return f"{_where(error.get('loc', ()))}: {error.get('msg', 'invalid')}"
+
+
 def validation_message(errors: list[dict[str, Any]]) -> str:
-    parts = [f"{_where(e.get('loc', ()))}: {e.get('msg', 'invalid')}" for e in errors[:5]]
+    parts = [_say(e) for e in errors[:5]]
     more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
     return "; ".join(parts) + more
 
@@ -38,10 +45,11 @@ def validation_message(errors: list[dict[str, Any]]) -> str:
 def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = list(exc.errors())
+        errors = [dict(e) for e in exc.errors()]
         for e in errors:
             e.pop("input", None)  # never echo (possibly huge) input back
-            e.pop("ctx", None) if not isinstance(e.get("ctx"), dict) else None
+            if isinstance(e.get("ctx"), dict):  # e.g. {"error": ValueError(...)}: as text
+                e["ctx"] = {k: str(v) for k, v in e["ctx"].items()}
         return JSONResponse(
             status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
             content=jsonable_encoder({"detail": errors, "message": validation_message(errors)}),

@@ -125,9 +125,12 @@ class Shipment(ServerModel, table=True):
     """A shipment of one order: planned (projected from the plan), ready (may ship now) or
     shipped. Lines: [{"line_no": n, "sku": s, "quantity": q}, ...]."""
 
-    __table_args__ = (Index("ix_shipment_status", "status", "planned_date"),)
+    __table_args__ = (
+        Index("ix_shipment_order_status", "order_id", "status"),
+        Index("ix_shipment_status", "status", "planned_date"),
+    )
     id: int | None = Field(default=None, primary_key=True)
-    order_id: uuid.UUID = Field(foreign_key="orders.id", index=True)
+    order_id: uuid.UUID = Field(foreign_key="orders.id")
     status: str = Field(max_length=10)
     planned_date: date | None = None
     lines: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)

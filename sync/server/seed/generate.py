@@ -46,7 +46,6 @@ from sync.server.seed import vocabulary as words
 from sync.server.settings import Settings
 
 log = logging.getLogger(__name__)
-MAX_PARAMS = 30_000  # bound parameters per INSERT (SQLite allows 32766)
 
 
 @dataclass(frozen=True)
@@ -66,12 +65,11 @@ def ean13(body12: str) -> str:
 
 
 def bulk_insert(session: Session, model: Any, rows: Sequence[dict[str, Any]]) -> None:
-    """Many rows per INSERT statement, in chunks that stay under the parameter limit."""
-    if not rows:
-        return
-    per = max(1, MAX_PARAMS // max(1, len(rows[0])))
-    for start in range(0, len(rows), per):
-        session.execute(insert(model).values(list(rows[start : start + per])))
+    """A Core insert() with a list of rows: the engine's "insertmanyvalues" mode (see
+    db.make_engine) sends them as multi-row INSERT statements, batched to stay under the
+    drivers' parameter limits, without compiling one huge statement per batch."""
+    if rows:
+        session.execute(insert(model.__table__), list(rows))
 
 
 class Generator:

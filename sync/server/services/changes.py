@@ -52,11 +52,30 @@ def append_changes(
 def publish(tx: Tx) -> int:
     """Write one change row per entity the transaction touched (its state now, or a tombstone).
     Call it last, right before commit."""
-    tx.session.flush()
-    rows = [_row(tx, entity, key) for entity, key in tx.touched]
-    tx.touched.clear()
+    rows = prepare(tx)
     append_changes(tx.session, rows, is_postgres=tx.is_postgres)
     return len(rows)
+
+
+def prepare(tx: Tx) -> list[dict[str, Any]]:
+    """The change rows of what the transaction touched, read now (and forgotten by the tx)."""
+    tx.session.flush()
+    rows = [
+        {
+            "entity": entity,
+            "key": key,
+            "op": "upsert",
+            "rep_id": rep_id,
+            "data": _dump(record),
+            "created_at": tx.now,
+        }
+        for (entity, key), (rep_id, record) in tx.prepared.items()
+        if (entity, key) not in tx.touched  # a touched entity is read back: it may have moved
+    ]
+    rows += [_row(tx, entity, key) for entity, key in tx.touched]
+    tx.touched.clear()
+    tx.prepared.clear()
+    return rows
 
 
 def _row(tx: Tx, entity: str, key: str) -> dict[str, Any]:

@@ -1,42 +1,26 @@
-"""Order mutations: place (commit against real stock), cancel an order or a line, acknowledge.
-
-Commit, in one transaction: lock the stock rows of the order's items (in sku order), build each
-item's supply and demand queue from the database, label and date the lines with
-app.domain.availability.check_cart exactly as the device did, reserve what is free, queue the
-rest, plan shipments with app.domain.plans, and compare with what the rep promised.
-"""
+"""Order mutations after commit (see commit.py for place_order): cancel an order or a line,
+acknowledge a verdict; and the verdict a device gets, beside what the rep promised."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
 
-from sqlmodel import col, select
+from sqlmodel import select
 
-from app.domain.allocation import completion_eta
-from app.domain.availability import CartLine, NewOrder, check_cart
 from app.domain.model import (
-    AllocationPolicy,
-    Availability,
-    DomainError,
     Label,
-    PolicyKind,
-    ShipmentPolicy,
 )
-from app.domain.plans import plan_order
 from sync import protocol as p
 from sync.server.context import Principal, Tx
-from sync.server.models import Account, Order, OrderEvent, OrderLine, Product, Warehouse
+from sync.server.models import Account, Order, OrderEvent, OrderLine
 from sync.server.services import publish as pub
 from sync.server.services.planning import CLOSED, replan, replan_orders
 from sync.server.services.refusals import Refusal
 from sync.server.services.stockbook import (
-    Waiting,
     load_books,
     lock_stock,
-    redate,
     settle,
-    terms_for,
 )
 
 _LABEL_RANK = {
@@ -49,7 +33,7 @@ _LABEL_RANK = {
 
 
 def own_account(tx: Tx, who: Principal, account_id: int) -> Account:
-    account = tx.session.get(Account, account_id)
+    account = tx.get(Account, account_id)
     if account is None or (not who.is_supervisor and account.rep_id != who.user_id):
         raise Refusal(f"account_id {account_id}: no such account among yours")
     return account
@@ -69,176 +53,6 @@ def _event(tx: Tx, order_id: uuid.UUID, kind: str, message: str) -> None:
     tx.session.add(
         OrderEvent(order_id=order_id, at=tx.now, actor=tx.actor, kind=kind, message=message[:500])
     )
-
-
-# ------------------------------------------------------------------------------------------
-# place_order
-# ------------------------------------------------------------------------------------------
-
-
-def place_order(tx: Tx, who: Principal, m: p.PlaceOrder) -> p.MutationResult:
-    session = tx.session
-    existing = session.get(Order, m.order_id)
-    if existing is not None:
-        if existing.rep_id != who.user_id:
-            raise Refusal(f"order_id {m.order_id}: this id is already used by another order")
-        return _result(m, verdict_of(tx, existing))  # the same order sent again: same answer
-    account = own_account(tx, who, m.account_id)
-    kind = m.policy or PolicyKind(account.default_policy)
-    cap = m.cap if m.policy is not None else account.default_cap
-    if kind is not PolicyKind.CAPPED_SPLIT:
-        cap = None
-    try:
-        policy = ShipmentPolicy(kind, cap)
-    except DomainError as error:
-        raise Refusal(f"policy: {error}") from None
-    if account.credit_hold:
-        raise Refusal(f"account {account.name} is on credit hold: call the office before ordering")
-    skus = [line.sku for line in m.lines]
-    products = {x.sku: x for x in session.exec(select(Product).where(col(Product.sku).in_(skus)))}
-    for index, line in enumerate(m.lines):
-        if line.sku not in products:
-            raise Refusal(f"lines[{index}].sku: no product {line.sku!r} in the catalog")
-    books = load_books(tx, account.warehouse_id, skus)
-    order_value = sum(products[x.sku].price_cents * x.quantity for x in m.lines)
-    warehouse_terms = terms_for(
-        tx.session.get(Warehouse, account.warehouse_id), account.delivery_days
-    )
-    befores = {sku: book.snapshot(tx.policy) for sku, book in books.items()}
-    cart = [CartLine(str(i + 1), x.sku, x.quantity) for i, x in enumerate(m.lines)]
-    avs = check_cart(
-        cart,
-        {sku: before[0] for sku, before in befores.items()},
-        {sku: before[1] for sku, before in befores.items()},
-        NewOrder(str(m.order_id), tx.now, account.tier, order_value),
-        today=tx.today,
-        terms=warehouse_terms,
-        policy=tx.policy,
-    )
-    if all(av.now == 0 and products[av.item].discontinued for av in avs):
-        names = ", ".join(
-            f"{av.item} (try {', '.join(av.alternatives) or 'another item'})" for av in avs
-        )
-        raise Refusal(f"nothing on this order can be supplied: discontinued {names}")
-
-    order = Order(
-        id=m.order_id,
-        account_id=account.id,
-        rep_id=account.rep_id,
-        device_id=who.device_id,
-        warehouse_id=account.warehouse_id,
-        policy=policy.kind.value,
-        policy_cap=policy.cap,
-        note=m.note,
-        client_time=m.client_time,
-        outcome="accepted",
-        committed_at=tx.now,
-        total_cents=order_value,
-        tier=account.tier,
-    )
-    session.add(order)
-    lines = [
-        _new_line(tx, order, i + 1, x, products[x.sku], av)
-        for i, (x, av) in enumerate(zip(m.lines, avs, strict=True))
-    ]
-    session.add_all(lines)
-    session.flush()
-
-    waiting_skus = set()
-    for line, av in zip(lines, avs, strict=True):
-        book = books[line.sku]
-        book.stock.reserved += av.now
-        tx.touch("stock", pub.stock_key(line.sku, line.warehouse_id))
-        if line.waiting:
-            book.waiting[line.id] = Waiting(line, order, warehouse_terms)
-            tx.touch("queue_entry", line.id)
-            waiting_skus.add(line.sku)
-    moved: set[uuid.UUID] = set()
-    if tx.policy is AllocationPolicy.PRIORITY:
-        # A new line may rank ahead of older ones: re-date the lines it overtook.
-        for sku in sorted(waiting_skus):
-            book = books[sku]
-            after = (book.supply(), book.queue(tx.policy))
-            _, changed = redate(
-                tx, book, befores[sku], after, f"order by a tier {order.tier} account ranks ahead"
-            )
-            moved |= changed
-    # (Under FIFO a new line joins at the end of the queue: nobody else's date can move.)
-
-    differences = [d for line in lines if (d := _difference(line)) is not None]
-    backordered = any(line.waiting or line.cancelled for line in lines)
-    order.has_backorders = any(line.backordered for line in lines)
-    order.outcome = (
-        "accepted_with_changes" if differences else "backordered" if backordered else "accepted"
-    )
-    order.differences = differences
-    order.needs_attention = bool(differences)
-    replan(tx, order)
-    replan_orders(tx, moved - {order.id})
-    _event(tx, order.id, "committed", f"committed: {order.outcome.replace('_', ' ')}")
-    plan = plan_order([(str(li.line_no), av) for li, av in zip(lines, avs, strict=True)], policy)
-    verdict = _verdict(order, lines, m.lines)
-    verdict.plan = p.ShipmentPlanPublic(
-        policy=policy.kind,
-        cap=policy.cap,
-        shipments=[
-            p.PlannedShipment(
-                date=s.date,
-                lines=[_plan_item(lines, x.line_id, x.quantity) for x in s.lines],
-            )
-            for s in plan.shipments
-        ],
-        unscheduled=[_plan_item(lines, x.line_id, x.quantity) for x in plan.unscheduled],
-        total_wait_days=plan.total_wait_days,
-    )
-    return _result(m, verdict)
-
-
-def _plan_item(lines: Sequence[OrderLine], line_no: str, quantity: int) -> p.ShipmentLinePublic:
-    line = lines[int(line_no) - 1]
-    return p.ShipmentLinePublic(line_no=line.line_no, sku=line.sku, quantity=quantity)
-
-
-def _new_line(
-    tx: Tx, order: Order, line_no: int, wanted: p.OrderLineIn, product: Product, av: Availability
-) -> OrderLine:
-    short = wanted.quantity - av.now
-    # A discontinued item is never restocked: what stock cannot cover will not come.
-    unavailable = short if product.discontinued else 0
-    eta = completion_eta(av)
-    schedule = [] if product.discontinued else _waiting_schedule(av)
-    promise = wanted.promise
-    return OrderLine(
-        order_id=order.id,
-        line_no=line_no,
-        sku=product.sku,
-        warehouse_id=order.warehouse_id,
-        quantity=wanted.quantity,
-        price_cents=product.price_cents,
-        label=av.label.value,
-        allocated=av.now,
-        waiting=short - unavailable,
-        cancelled=unavailable,
-        backordered=short,
-        schedule=schedule,
-        eta_date=eta.date if eta else None,
-        eta_kind=eta.kind.value if eta else None,
-        first_eta_date=(av.eta.date if short and av.eta else None),
-        promised_label=promise.label.value if promise else None,
-        promised_now=promise.now if promise else None,
-        promised_eta=promise.eta if promise else None,
-        promised_eta_kind=promise.eta_kind.value if promise and promise.eta_kind else None,
-        alternatives=list(av.alternatives),
-        backordered_at=tx.now if short else None,
-    )
-
-
-def _waiting_schedule(av: Availability) -> list[list[object]]:
-    """When the backordered units can ship: the dated parts, then the undated rest."""
-    parts: list[list[object]] = [[x.eta.date.isoformat(), x.quantity] for x in av.dated]
-    if av.undated:
-        parts.append([None, av.undated])
-    return parts
 
 
 def _difference(line: OrderLine) -> str | None:

@@ -18,8 +18,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import DBAPIError
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from app.domain.model import DomainError
 from sync import protocol as p
@@ -27,13 +28,15 @@ from sync.server.clock import Clock
 from sync.server.context import Principal, Tx
 from sync.server.db import Database, is_retryable
 from sync.server.models import AppliedMutation, DeadLetter, Device
-from sync.server.services.changes import publish
+from sync.server.services.changes import append_changes, prepare
+from sync.server.services.commit import place_order
 from sync.server.services.contacts import update_contact_mutation
-from sync.server.services.orders import acknowledge, cancel_line, cancel_order, place_order
+from sync.server.services.orders import acknowledge, cancel_line, cancel_order
 from sync.server.services.refusals import Refusal
 from sync.server.settings import Settings
 
 log = logging.getLogger(__name__)
+_D = Device.__table__.c  # type: ignore[attr-defined]
 
 Handler = Callable[[Tx, Principal, Any], p.MutationResult]
 HANDLERS: dict[str, Handler] = {
@@ -64,38 +67,37 @@ class Pusher:
     db: Database
     clock: Clock
     settings: Settings
+    last_seen: int = 0  # the device's last applied mutation id, as far as this push knows
 
     def push(self, who: Principal, request: p.PushRequest) -> p.PushResponse:
         if request.device_id != who.device_id:
             raise WrongDevice(
                 f"device_id {request.device_id} is not the device this token was issued to"
             )
-        with self.db.session() as session:
-            device = session.get(Device, request.device_id)
-            last = device.last_mutation_id if device else 0
-        fresh = [m for m in request.mutations if m.mutation_id > last]
-        if fresh and fresh[0].mutation_id != last + 1:
-            raise Gap(last, fresh[0].mutation_id)
         results: list[p.MutationResult] = []
+        self.last_seen = 0
         for mutation in request.mutations:
             outcome = self.db.transact(lambda s, m=mutation: self._apply(s, who, m))
-            if outcome is None:  # a concurrent push moved the counter: stop here
-                break
+            if isinstance(outcome, Gap):
+                if not results:
+                    raise outcome  # nothing applied: refuse the batch, say what to send
+                break  # a concurrent push of this device moved the counter: stop here
             results.append(outcome)
-        with self.db.session() as session:
-            device = session.get(Device, request.device_id)
-            last = device.last_mutation_id if device else 0
-        return p.PushResponse(device_id=request.device_id, last_applied=last, results=results)
+            self.last_seen = max(self.last_seen, mutation.mutation_id)
+        return p.PushResponse(
+            device_id=request.device_id, last_applied=self.last_seen, results=results
+        )
 
-    def _apply(self, session: Session, who: Principal, m: Any) -> p.MutationResult | None:
-        query = select(Device).where(Device.id == who.device_id)
+    def _apply(self, session: Session, who: Principal, m: Any) -> p.MutationResult | Gap:
+        query = select(_D.last_mutation_id).where(_D.id == who.device_id)
         if self.db.is_postgres:
             query = query.with_for_update()  # one push per device at a time
-        device = session.exec(query).one()
-        if m.mutation_id <= device.last_mutation_id:
-            return self._stored(session, device.id, m)
-        if m.mutation_id != device.last_mutation_id + 1:
-            return None
+        last = session.execute(query).scalar_one()
+        self.last_seen = max(self.last_seen, last)
+        if m.mutation_id <= last:
+            return self._stored(session, who.device_id, m)
+        if m.mutation_id != last + 1:
+            return Gap(last, m.mutation_id)
         now = self.clock.now()
         tx = Tx(
             session=session,
@@ -106,10 +108,11 @@ class Pusher:
             actor=who.username,
             is_postgres=self.db.is_postgres,
         )
+        changes: list[dict[str, Any]] = []
         savepoint = session.begin_nested()
         try:
             result = HANDLERS[m.name](tx, who, m)
-            publish(tx)
+            changes = prepare(tx)  # reading the records back may fail too: inside the savepoint
             savepoint.commit()
         except (Refusal, DomainError) as refusal:
             savepoint.rollback()
@@ -121,21 +124,28 @@ class Pusher:
                 raise  # the whole transaction is retried
             savepoint.rollback()
             tx.forget_touches()
-            result = self._dead_letter(session, device.id, m, error, now)
+            result = self._dead_letter(session, who.device_id, m, error, now)
         except Exception as error:  # a fault in this mutation must not block the queue
             savepoint.rollback()
             tx.forget_touches()
-            result = self._dead_letter(session, device.id, m, error, now)
-        device.last_mutation_id = m.mutation_id
-        session.add(
-            AppliedMutation(
-                device_id=device.id,
+            result = self._dead_letter(session, who.device_id, m, error, now)
+        # Recorded in the same transaction as the effects: both commit, or neither.
+        session.execute(
+            update(Device.__table__)  # type: ignore[attr-defined]
+            .where(_D.id == who.device_id)
+            .values(last_mutation_id=m.mutation_id)
+        )
+        session.execute(
+            insert(AppliedMutation.__table__).values(  # type: ignore[attr-defined]
+                device_id=who.device_id,
                 mutation_id=m.mutation_id,
                 name=m.name,
                 result=result.model_dump(mode="json"),
                 applied_at=now,
             )
         )
+        # Last: the change rows take the change-log lock (PostgreSQL), held only to commit.
+        append_changes(session, changes, is_postgres=self.db.is_postgres)
         return result
 
     @staticmethod

@@ -67,8 +67,9 @@ def _locked_receipt(tx: Tx, receipt_id: int) -> tuple[ScheduledReceipt, ItemBook
     if tx.is_postgres:
         query = query.with_for_update()
     receipt = tx.session.exec(query.execution_options(populate_existing=True)).one()
-    if receipt not in book.receipts and receipt.status == "scheduled":
-        book.receipts.append(receipt)
+    book.receipts = [r for r in book.receipts if r.id != receipt.id]
+    if receipt.status == "scheduled":
+        book.receipts.append(receipt)  # the ORM row, so changes to it show in book.supply()
     return receipt, book
 
 
@@ -216,7 +217,7 @@ def _take_back(
         line.filled_at = None
         book.stock.reserved -= take
         deficit -= take
-        book.waiting[line.id] = Waiting(line, order, terms_for(warehouse, days))
+        book.waiting[line.id] = Waiting.of(line, order, terms_for(warehouse, days))
         tx.touch("queue_entry", line.id)
         if was is not None:
             taken.append((line, was))
@@ -237,11 +238,10 @@ def _lost_reservations(
         change = EtaChange(str(line.id), was, now)
         if was == now:
             continue
-        order = book.waiting[line.id].order
         event = EtaChangeEvent(
             line_id=line.id,
             order_id=line.order_id,
-            rep_id=order.rep_id,
+            rep_id=book.waiting[line.id].rep_id,
             sku=line.sku,
             old_date=was.date,
             old_kind=was.kind.value,

@@ -13,9 +13,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import func, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
@@ -57,31 +58,54 @@ from sync.server.services.publish import stock_key
 
 @dataclass
 class Waiting:
-    """An open backordered line with what its rank and its date depend on."""
+    """An open backordered line with what its rank and its date depend on, as plain values (the
+    ORM row is loaded only when the line itself changes)."""
 
-    line: OrderLine
-    order: Order
+    line_id: int
+    order_id: uuid.UUID
+    rep_id: int
+    line_no: int
+    sku: str
+    waiting: int
+    committed_at: datetime
+    tier: int
+    order_value: int
+    policy: str
     terms: Terms
+    schedule: list[list[object]]
+    eta_date: date | None
+    eta_kind: str | None
+
+    @classmethod
+    def of(cls, line: OrderLine, order: Order, terms: Terms) -> Waiting:
+        return cls(
+            line.id, order.id, order.rep_id, line.line_no, line.sku, line.waiting,
+            order.committed_at, order.tier, order.total_cents, order.policy, terms,
+            list(line.schedule or []), line.eta_date, line.eta_kind,
+        )  # fmt: skip
 
     def queued(self) -> QueuedLine:
         return QueuedLine(
-            line_id=str(self.line.id),
-            order_id=str(self.order.id),
-            item=self.line.sku,
-            waiting=self.line.waiting,
-            committed_at=self.order.committed_at,
-            tier=self.order.tier,
-            order_value=self.order.total_cents,
-            policy=PolicyKind(self.order.policy),
+            line_id=str(self.line_id),
+            order_id=str(self.order_id),
+            item=self.sku,
+            waiting=self.waiting,
+            committed_at=self.committed_at,
+            tier=self.tier,
+            order_value=self.order_value,
+            policy=PolicyKind(self.policy),
         )
 
 
 @dataclass
 class ItemBook:
-    product: Product
-    stock: Stock
-    receipts: list[ScheduledReceipt]
+    product: Any  # a Product, or a row with sku, discontinued, alternatives
+    stock: Any  # a Stock row (ORM) or a StockRow
+    receipts: list[Any]  # ScheduledReceipt rows (ORM or plain)
     waiting: dict[int, Waiting] = field(default_factory=dict)
+    # Under FIFO a new order only needs the units waiting ahead of it: all of them. Loaded that
+    # way, the queue is one line standing for all waiting units (see load_books).
+    totals: QueuedLine | None = None
 
     @property
     def sku(self) -> str:
@@ -106,8 +130,15 @@ class ItemBook:
         )
 
     def queue(self, policy: AllocationPolicy) -> DemandQueue:
-        lines = (w.queued() for w in self.waiting.values() if w.line.waiting > 0)
+        if self.totals is not None:
+            return DemandQueue(self.sku, [self.totals], policy)
+        lines = (w.queued() for w in self.waiting.values() if w.waiting > 0)
         return DemandQueue(self.sku, lines, policy)
+
+    def latest_commit(self) -> datetime | None:
+        if self.totals is not None:
+            return self.totals.committed_at
+        return max((w.committed_at for w in self.waiting.values()), default=None)
 
     def terms_of(self, line: QueuedLine) -> Terms:
         found = self.waiting.get(int(line.line_id))
@@ -149,40 +180,126 @@ def lock_stock(tx: Tx, warehouse_id: int, skus: Iterable[str]) -> dict[str, Stoc
     return found
 
 
+@dataclass
+class StockRow:
+    """A stock row read with Core (the commit path does not build ORM objects)."""
+
+    sku: str
+    warehouse_id: int
+    on_hand: int
+    reserved: int
+
+
+def lock_stock_rows(tx: Tx, warehouse_id: int, skus: Iterable[str]) -> dict[str, StockRow]:
+    """`lock_stock` for the commit path: the same rows, locks and order, as plain values."""
+    wanted = sorted(set(skus))
+    c = Stock.__table__.c  # type: ignore[attr-defined]
+    query = (
+        select(c.sku, c.warehouse_id, c.on_hand, c.reserved)
+        .where(c.warehouse_id == warehouse_id, c.sku.in_(wanted))
+        .order_by(c.sku)
+    )
+    if tx.is_postgres:
+        query = query.with_for_update()
+    found = {r.sku: StockRow(*r) for r in tx.session.execute(query)}
+    missing = [x for x in wanted if x not in found]
+    if missing:
+        _ensure_stock_rows(tx, warehouse_id, missing)
+        found.update({r.sku: StockRow(*r) for r in tx.session.execute(query)})
+    return found
+
+
 def load_books(
-    tx: Tx, warehouse_id: int, skus: Iterable[str], *, stock: dict[str, Stock] | None = None
+    tx: Tx,
+    warehouse_id: int,
+    skus: Iterable[str],
+    *,
+    stock: dict[str, Any] | None = None,
+    products: dict[str, Any] | None = None,
+    totals_only: bool = False,
 ) -> dict[str, ItemBook]:
     """Lock (unless given) and load the books of these items of one warehouse. Unknown skus are
-    left out: the caller has checked the catalog."""
+    left out: the caller has checked the catalog.
+
+    `totals_only` (a FIFO commit): the queue is loaded as one line per item carrying all its
+    waiting units and the latest commit time. A new FIFO line ranks behind every waiting line
+    (its commit time is made later than theirs), so for check_cart this queue is exact, and a
+    long queue costs one aggregate row instead of one row per waiting line."""
     wanted = sorted(set(skus))
     session = tx.session
-    products = {p.sku: p for p in session.exec(select(Product).where(col(Product.sku).in_(wanted)))}
+    if products is None:
+        query = select(Product).where(col(Product.sku).in_(wanted))
+        products = {x.sku: x for x in session.exec(query)}
     wanted = [s for s in wanted if s in products]
     if stock is None:
         stock = lock_stock(tx, warehouse_id, wanted)
-    receipts: dict[str, list[ScheduledReceipt]] = {s: [] for s in wanted}
-    query = select(ScheduledReceipt).where(
-        ScheduledReceipt.warehouse_id == warehouse_id,
-        col(ScheduledReceipt.sku).in_(wanted),
-        ScheduledReceipt.status == "scheduled",
+    # Receipts are read as plain rows; an operation that changes one puts its ORM row in their
+    # place (see receipts._locked_receipt).
+    receipts: dict[str, list[Any]] = {s: [] for s in wanted}
+    r = ScheduledReceipt.__table__.c  # type: ignore[attr-defined]
+    query = select(r.id, r.sku, r.quantity, r.received, r.expected, r.kind, r.status).where(
+        r.warehouse_id == warehouse_id, r.sku.in_(wanted), r.status == "scheduled"
     )
-    for r in session.exec(query):
-        receipts[r.sku].append(r)
+    for row in session.execute(query):
+        receipts[row.sku].append(row)
     books = {s: ItemBook(products[s], stock[s], receipts[s]) for s in wanted}
-    warehouse = session.get(Warehouse, warehouse_id)
-    queue = (
-        select(OrderLine, Order, Account.delivery_days)
+    tx.hold(books)
+    if totals_only:
+        _load_totals(tx, warehouse_id, books)
+    else:
+        _load_queue(tx, warehouse_id, books)
+    return books
+
+
+_OPEN = text("order_line.waiting > 0")  # a literal, so the partial index applies
+
+
+def _load_queue(tx: Tx, warehouse_id: int, books: dict[str, ItemBook]) -> None:
+    warehouse = tx.get(Warehouse, warehouse_id)
+    query = (
+        select(
+            OrderLine.id,
+            OrderLine.line_no,
+            OrderLine.sku,
+            OrderLine.waiting,
+            OrderLine.schedule,
+            OrderLine.eta_date,
+            OrderLine.eta_kind,
+            Order.id,
+            Order.rep_id,
+            Order.committed_at,
+            Order.tier,
+            Order.total_cents,
+            Order.policy,
+            Account.delivery_days,
+        )
         .join(Order, col(Order.id) == OrderLine.order_id)
         .join(Account, col(Account.id) == Order.account_id)
-        .where(
-            col(OrderLine.sku).in_(wanted),
-            OrderLine.warehouse_id == warehouse_id,
-            text("order_line.waiting > 0"),  # literal, so the partial index applies
-        )
+        .where(col(OrderLine.sku).in_(list(books)), OrderLine.warehouse_id == warehouse_id, _OPEN)
     )
-    for line, order, days in session.exec(queue.execution_options(populate_existing=True)):
-        books[line.sku].waiting[line.id] = Waiting(line, order, terms_for(warehouse, days))
-    return books
+    terms: dict[tuple[int, ...], Terms] = {}
+    for row in tx.session.exec(query):
+        (line_id, line_no, sku, waiting, schedule, eta, kind) = row[:7]
+        (order_id, rep_id, committed, tier, value, policy, days) = row[7:]
+        key = tuple(days or ())
+        if key not in terms:
+            terms[key] = terms_for(warehouse, days)
+        books[sku].waiting[line_id] = Waiting(
+            line_id, order_id, rep_id, line_no, sku, waiting, committed, tier, value, policy,
+            terms[key], list(schedule or []), eta, kind,
+        )  # fmt: skip
+
+
+def _load_totals(tx: Tx, warehouse_id: int, books: dict[str, ItemBook]) -> None:
+    query = (
+        select(OrderLine.sku, func.sum(OrderLine.waiting), func.max(Order.committed_at))
+        .join(Order, col(Order.id) == OrderLine.order_id)
+        .where(col(OrderLine.sku).in_(list(books)), OrderLine.warehouse_id == warehouse_id, _OPEN)
+        .group_by(OrderLine.sku)
+    )
+    for sku, waiting, latest in tx.session.exec(query):
+        if waiting:  # MAX keeps the column's type: `latest` is an aware datetime
+            books[sku].totals = QueuedLine("~", "~", sku, int(waiting), latest)
 
 
 def record_allocations(
@@ -197,13 +314,15 @@ def record_allocations(
     orders: set[uuid.UUID] = set()
     for a in result.allocations:
         entry = book.waiting[int(a.line_id)]
-        line = entry.line
+        line = tx.get(OrderLine, entry.line_id)
         line.allocated += a.quantity
         line.waiting -= a.quantity
+        entry.waiting = line.waiting
         book.stock.reserved += a.quantity
         if line.waiting == 0:
             line.filled_at = tx.now
             line.schedule = []
+            entry.schedule = []
         tx.session.add(
             AllocationRecord(
                 line_id=line.id,
@@ -237,12 +356,15 @@ def schedule_of(av: Availability) -> list[list[object]]:
     return [[d.isoformat() if d else None, q] for d, q in av.schedule()]
 
 
+def dates_of(av: Availability) -> tuple[list[list[object]], date | None, str | None]:
+    """A waiting line's schedule and completion ETA, as stored on the line."""
+    eta = completion_eta(av)
+    return schedule_of(av), (eta.date if eta else None), (eta.kind.value if eta else None)
+
+
 def store_dates(line: OrderLine, av: Availability) -> bool:
     """Keep a waiting line's schedule and completion ETA; True if either moved."""
-    schedule = schedule_of(av)
-    eta = completion_eta(av)
-    eta_date: date | None = eta.date if eta else None
-    eta_kind = eta.kind.value if eta else None
+    schedule, eta_date, eta_kind = dates_of(av)
     moved = (line.schedule, line.eta_date, line.eta_kind) != (schedule, eta_date, eta_kind)
     line.schedule, line.eta_date, line.eta_kind = schedule, eta_date, eta_kind
     if line.backordered and line.first_eta_date is None and eta_date is not None:
@@ -285,21 +407,27 @@ def redate(
     after: tuple[Supply, DemandQueue],
     cause: str,
 ) -> tuple[tuple[EtaChange, ...], set[uuid.UUID]]:
+    """Re-date every waiting line of the item (only lines whose dates moved are written) and
+    record an ETA-change event for each line whose completion ETA moved since `before`."""
     was = date_queue(before[0], before[1], today=tx.today, terms_of=book.terms_of)
     now = date_queue(after[0], after[1], today=tx.today, terms_of=book.terms_of)
     changes = eta_changes(was, now)
     moved: set[uuid.UUID] = set()
     for line_id, av in now.items():
-        line = book.waiting[int(line_id)].line
-        if store_dates(line, av):
-            moved.add(line.order_id)
+        entry = book.waiting[int(line_id)]
+        if (entry.schedule, entry.eta_date, entry.eta_kind) == dates_of(av):
+            continue
+        line = tx.get(OrderLine, entry.line_id)
+        store_dates(line, av)
+        entry.schedule, entry.eta_date, entry.eta_kind = dates_of(av)
+        moved.add(entry.order_id)
     events = []
     for change in changes:
         entry = book.waiting[int(change.line_id)]
         event = EtaChangeEvent(
-            line_id=entry.line.id,
-            order_id=entry.order.id,
-            rep_id=entry.order.rep_id,
+            line_id=entry.line_id,
+            order_id=entry.order_id,
+            rep_id=entry.rep_id,
             sku=book.sku,
             old_date=change.old.date if change.old else None,
             old_kind=change.old.kind.value if change.old else None,
@@ -312,11 +440,11 @@ def redate(
         tx.session.add(event)
         tx.session.add(
             OrderEvent(
-                order_id=entry.order.id,
+                order_id=entry.order_id,
                 at=tx.now,
                 actor="system",
                 kind="eta",
-                message=f"line {entry.line.line_no}: {change.describe()} ({cause})"[:500],
+                message=f"line {entry.line_no}: {change.describe()} ({cause})"[:500],
             )
         )
         events.append(event)

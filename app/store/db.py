@@ -1,0 +1,97 @@
+"""The SQLite engine and the two kinds of transaction the store uses.
+
+Every connection gets WAL (readers never block the writer), a busy timeout (a second writer
+waits instead of failing), foreign keys and synchronous=NORMAL (safe with WAL, no fsync per
+commit). pysqlite's own transaction handling is switched off and we emit BEGIN ourselves, so
+that a read sees one snapshot across statements and a write takes the lock up front
+(BEGIN IMMEDIATE): two writers queue on the timeout instead of deadlocking on an upgrade.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlmodel import Session
+
+from app.store.paths import database_path
+
+BUSY_TIMEOUT_MS = 10_000
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def make_engine(path: Path) -> Engine:
+    engine = create_engine(
+        f"sqlite:///{path}",
+        connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000},
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we emit BEGIN ourselves (see _on_begin)
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+    return engine
+
+
+class Store:
+    """The device's database: an engine, a clock, and read/write transactions.
+
+    Services take a Store and open one transaction per call; the sync engine may open a
+    `write()` itself and call the session-level functions (apply_changes, outbox marks) in it.
+    """
+
+    def __init__(self, engine: Engine, *, clock: Clock = utc_now) -> None:
+        self.engine = engine
+        self.clock = clock
+        self._writer = engine.execution_options(sqlite_begin="IMMEDIATE")
+
+    @classmethod
+    def open(cls, path: Path | None = None, *, clock: Clock = utc_now) -> Store:
+        """Open (creating or upgrading in place) the database at `path`, default: paths.py."""
+        from app.store.migrations import migrate  # here: migrations import nothing of ours back
+
+        engine = make_engine(path or database_path())
+        migrate(engine)
+        return cls(engine, clock=clock)
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    def today(self) -> date:
+        """The rep's calendar day: ETAs and 'ships today' are local dates."""
+        return self.clock().astimezone().date()
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """One consistent snapshot for several queries; never blocks the writer (WAL)."""
+        with Session(self.engine, expire_on_commit=False) as session, session.begin():
+            yield session
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """One write transaction: commits on success, rolls back everything on any error."""
+        with Session(self._writer, expire_on_commit=False) as session, session.begin():
+            yield session
+
+    def close(self) -> None:
+        self.engine.dispose()

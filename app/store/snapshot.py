@@ -1,0 +1,372 @@
+"""Applying server data to the cached layer: pulled pages and full snapshots.
+
+- `apply_changes`: one pulled page; the caller's transaction holds the whole page and the new
+  cursor, so a crash leaves either both or neither: call it inside `Store.write()`.
+- `apply_verdict`: a push answer's verdict on an order placed here.
+- `SnapshotLoader` / `replace_snapshot`: a fresh device or a resync rebuilds the cached layer in
+  one transaction, streaming pages through bulk inserts, then rebuilds the search index once.
+  The outbox, the cart and the device's own columns (promises, acknowledgements, seen flags,
+  local pending orders) are kept.
+
+Only this module writes server-owned columns or the search index: the FTS table is external
+content over `product`, kept in step here set-based, not by per-row triggers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, Table, event, func
+from sqlmodel import Session
+
+from app.store.bulk import Conflict, chunks, insert_rows, placeholders
+from app.store.changes import (
+    ENTITIES,
+    FIELDS,
+    Change,
+    columns,
+    key_columns,
+    key_of,
+    order_lines,
+    row_of,
+    upsert_rows,
+    verdict_rows,
+)
+from app.store.errors import StoreError
+from app.store.tables import metadata
+from app.store.verdicts import refresh_attention
+
+TABLES: dict[str, str] = {e: e for e in ENTITIES} | {"order": "sales_order"}
+_FTS_COLUMNS = "sku, name, brand, barcode"
+
+
+def _keep_local(column: str) -> Any:
+    # A promise the device recorded itself wins over one the server echoes back.
+    return lambda table, excluded: func.coalesce(table.c[column], excluded[column])
+
+
+def _conflict(entity: str) -> Conflict:
+    updates: list[tuple[str, Any]] = []
+    for column, *_ in FIELDS[entity]:
+        if column.startswith("promise_"):
+            updates.append((column, _keep_local(column)))
+        elif entity == "conflict" and column == "resolved":
+            updates.append((column, lambda t, ex: func.max(t.c.resolved, ex.resolved)))
+        else:
+            updates.append((column, None))
+    return key_columns(entity), tuple(updates)
+
+
+_CONFLICTS = {entity: _conflict(entity) for entity in ENTITIES}
+
+
+def _table(entity: str) -> Table:
+    return metadata.tables[TABLES[entity]]
+
+
+@dataclass
+class Applied:
+    """What a page or snapshot did, per entity."""
+
+    upserted: dict[str, int] = field(default_factory=dict)
+    deleted: dict[str, int] = field(default_factory=dict)
+    cursor: int | None = None
+
+
+def _fts(conn: Connection, skus: list[str], *, delete: bool) -> None:
+    """Remove (before a change) or add (after it) the index entries of these products."""
+    for chunk in chunks(skus):
+        marks = placeholders(len(chunk))
+        if delete:
+            sql = (
+                f"INSERT INTO product_fts (product_fts, rowid, {_FTS_COLUMNS}) "
+                f"SELECT 'delete', id, {_FTS_COLUMNS} FROM product WHERE sku IN ({marks})"
+            )
+        else:
+            sql = (
+                f"INSERT INTO product_fts (rowid, {_FTS_COLUMNS}) "
+                f"SELECT id, {_FTS_COLUMNS} FROM product WHERE sku IN ({marks})"
+            )
+        conn.exec_driver_sql(sql, tuple(chunk))
+
+
+def _upsert(conn: Connection, entity: str, rows: list[tuple[Any, ...]], *, index: bool) -> None:
+    if entity == "product" and index:
+        skus = [row[0] for row in rows]
+        _fts(conn, skus, delete=True)
+        insert_rows(conn, _table(entity), columns(entity), rows, conflict=_CONFLICTS[entity])
+        _fts(conn, skus, delete=False)
+    else:
+        insert_rows(conn, _table(entity), columns(entity), rows, conflict=_CONFLICTS[entity])
+
+
+def _delete(conn: Connection, entity: str, keys: list[tuple[str, ...]]) -> None:
+    table = TABLES[entity]
+    if entity == "product":
+        _fts(conn, [k[0] for k in keys], delete=True)
+    names = key_columns(entity)
+    where = " AND ".join(f"{name} = ?" for name in names)
+    conn.exec_driver_sql(f"DELETE FROM {table} WHERE {where}", keys)
+
+
+ChangeLike = Change | Mapping[str, Any]
+Latest = dict[str, dict[tuple[str, ...], Change]]
+
+
+def _latest(changes: Iterable[ChangeLike]) -> tuple[Latest, dict[str, set[str]]]:
+    """The last change per entity and key (within a page a later change wins), and for each
+    order upserted with its `lines`, the line ids it has (its other lines are gone)."""
+    latest: Latest = {e: {} for e in ENTITIES}
+    complete: dict[str, set[str]] = {}
+    for raw in changes:
+        change = Change.of(raw)
+        if change is None:
+            continue  # an entity the device does not keep
+        latest[change.entity][key_of(change)] = change
+        if change.entity == "order":
+            lines = order_lines(change)
+            if lines is None:
+                complete.pop(change.id, None)
+                continue
+            complete[change.id] = set()
+            for line in lines:
+                key = key_of(line)
+                latest["order_line"][key] = line
+                complete[change.id].add(key[1])
+    return latest, complete
+
+
+def _check_lines_have_orders(conn: Connection, order_ids: set[str]) -> None:
+    known: set[str] = set()
+    wanted = sorted(order_ids)
+    for chunk in chunks(wanted):
+        sql = f"SELECT id FROM sales_order WHERE id IN ({placeholders(len(chunk))})"
+        known.update(r[0] for r in conn.exec_driver_sql(sql, tuple(chunk)))
+    missing = [o for o in wanted if o not in known]
+    if missing:
+        raise StoreError(
+            f"order_line changes refer to orders the device does not have: {', '.join(missing[:5])}"
+            " (an order must come before or with its lines)"
+        )
+
+
+def set_cursor(conn: Connection, cursor: int, *, allow_back: bool = False) -> None:
+    """Move the cursor; only a snapshot may move it back (a server restored from backup)."""
+    if isinstance(cursor, bool) or not isinstance(cursor, int) or cursor < 0:
+        raise StoreError(f"a sync cursor is a whole number, zero or more; got {cursor!r}")
+    current = conn.exec_driver_sql("SELECT cursor FROM sync_state WHERE id = 1").scalar_one()
+    if cursor < current and not allow_back:
+        raise StoreError(
+            f"the sync cursor cannot move back (from {current} to {cursor}); resync instead"
+        )
+    conn.exec_driver_sql("UPDATE sync_state SET cursor = ? WHERE id = 1", (cursor,))
+
+
+def apply_changes(
+    session: Session, changes: Iterable[ChangeLike], *, cursor: int | None = None
+) -> Applied:
+    """Apply one page of changes in the caller's transaction, then move the cursor (if given:
+    a push answer's verdicts may be applied without one). Any bad change raises StoreError and,
+    as the caller's transaction rolls back, nothing of the page is kept."""
+    conn = session.connection()
+    latest, complete = _latest(changes)
+    applied = Applied(cursor=cursor)
+    upserts = {e: [c for c in latest[e].values() if c.op == "upsert"] for e in ENTITIES}
+    deletes = {e: [k for k, c in latest[e].items() if c.op == "delete"] for e in ENTITIES}
+    # A line of an order this page deletes goes with it (the cascade), not before it.
+    gone = {k[0] for k in deletes["order"]}
+    upserts["order_line"] = [c for c in upserts["order_line"] if key_of(c)[0] not in gone]
+    rows = {e: [row_of(c) for c in upserts[e]] for e in ENTITIES}  # validate all, then write
+    line_orders = {row[0] for row in rows["order_line"]}
+    for entity in ENTITIES:  # dependency order: an order before its lines
+        if entity == "order_line" and line_orders:
+            _check_lines_have_orders(conn, line_orders - {row[0] for row in rows["order"]})
+        if rows[entity]:
+            _upsert(conn, entity, rows[entity], index=True)
+            applied.upserted[entity] = len(rows[entity])
+    for order_id, line_ids in complete.items():  # lines the order no longer has
+        if order_id in gone:
+            continue
+        keep = f" AND line_id NOT IN ({placeholders(len(line_ids))})" if line_ids else ""
+        dropped = conn.exec_driver_sql(
+            f"DELETE FROM order_line WHERE order_id = ?{keep}", (order_id, *sorted(line_ids))
+        ).rowcount
+        if dropped:
+            applied.deleted["order_line"] = applied.deleted.get("order_line", 0) + dropped
+    for entity in reversed(ENTITIES):
+        if deletes[entity]:
+            _delete(conn, entity, deletes[entity])
+            applied.deleted[entity] = applied.deleted.get(entity, 0) + len(deletes[entity])
+    touched = {row[0] for row in rows["order"]} | line_orders
+    refresh_attention(conn, touched - gone)
+    if cursor is not None:
+        set_cursor(conn, cursor)
+    return applied
+
+
+def apply_verdict(session: Session, verdict: Mapping[str, Any]) -> None:
+    """Record a push answer's verdict on an order placed here (the protocol's OrderVerdict as a
+    dict), in the caller's transaction, beside `outbox.mark_applied`: the order stops being
+    pending at once, before the pull brings the rest of what it caused. The order's needs
+    attention when the server lists differences from the promise."""
+    order_id, order, lines = verdict_rows(verdict)
+    conn = session.connection()
+    if conn.exec_driver_sql("SELECT 1 FROM sales_order WHERE id = ?", (order_id,)).first() is None:
+        raise StoreError(f"a verdict for order {order_id}, which this device does not have")
+    if "status" not in order:  # no status in the answer: it is no longer pending, at least
+        conn.exec_driver_sql(
+            "UPDATE sales_order SET status = ? WHERE id = ? AND status = 'pending'",
+            ("rejected" if order["verdict"] == "rejected" else "open", order_id),
+        )
+    sets = ", ".join(f"{column} = ?" for column in order)
+    conn.exec_driver_sql(f"UPDATE sales_order SET {sets} WHERE id = ?", (*order.values(), order_id))
+    for line in lines:
+        line_id = line.pop("line_id")
+        sets = ", ".join(f"{column} = ?" for column in line)
+        conn.exec_driver_sql(
+            f"UPDATE order_line SET {sets} WHERE order_id = ? AND line_id = ?",
+            (*line.values(), order_id, line_id),
+        )
+    refresh_attention(conn, [order_id])
+
+
+# Cached tables a snapshot replaces outright, and those it reconciles (they hold device columns).
+_REPLACED = ("warehouse", "product", "stock", "receipt", "demand", "account")
+_RECONCILED = ("order", "order_line", "eta_event", "conflict")
+
+
+class SnapshotLoader:
+    """Rebuild the cached layer from a full snapshot, page by page, in the caller's transaction.
+
+        with store.write() as session, SnapshotLoader(session) as loader:
+            for page in pages:          # e.g. as they arrive from the server
+                loader.add(page)
+            loader.finish(cursor)
+
+    `add` checks and converts a page in the caller's thread, then hands the rows to a writer
+    thread and returns: the next page is downloaded and decoded while this one is written
+    (SQLite releases the GIL while it works). Only one page is in flight; `add`, `finish`,
+    `close` and the end of the transaction (commit or rollback) all wait for it first, so the
+    connection is never used by two threads at once. Until the commit the old cache is what
+    every other connection sees (WAL); if anything fails the transaction rolls back whole.
+    """
+
+    def __init__(self, session: Session, *, background: bool = True) -> None:
+        self._conn = session.connection()
+        self._seen: dict[str, set[tuple[str, ...]]] = {e: set() for e in _RECONCILED}
+        self.applied = Applied()
+        self._pool = ThreadPoolExecutor(1, "snapshot-writer") if background else None
+        self._inflight: Future[None] | None = None
+        # A transaction that ends while a page is being written waits for it (never a race).
+        event.listen(self._conn, "commit", self._before_end)
+        event.listen(self._conn, "rollback", self._before_end)
+        for entity in _REPLACED:
+            self._conn.exec_driver_sql(f"DELETE FROM {TABLES[entity]}")
+
+    def __enter__(self) -> SnapshotLoader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def add(self, changes: Iterable[ChangeLike]) -> None:
+        """One page of the snapshot: upserts (a snapshot lists what exists; an order must come
+        before its lines). Repeated keys are fine: the later row wins."""
+        try:
+            rows = upsert_rows(changes)
+        except BaseException:
+            self.close()
+            raise
+        self._settle()
+        if self._pool is None:
+            self._write(rows)
+        else:
+            self._inflight = self._pool.submit(self._write, rows)
+
+    def _write(self, found: dict[str, list[tuple[Any, ...]]]) -> None:
+        for entity, rows in found.items():
+            if not rows:
+                continue
+            if entity == "order_line":
+                _check_lines_have_orders(self._conn, {row[0] for row in rows})
+            # The search index is rebuilt once in finish(), not row by row.
+            _upsert(self._conn, entity, rows, index=False)
+            if entity in self._seen:
+                width = len(key_columns(entity))
+                self._seen[entity].update(row[:width] for row in rows)
+            self.applied.upserted[entity] = self.applied.upserted.get(entity, 0) + len(rows)
+
+    def _settle(self) -> None:
+        """Wait for the page in flight; its error, if any, is raised here."""
+        inflight, self._inflight = self._inflight, None
+        if inflight is not None:
+            inflight.result()
+
+    def _before_end(self, _conn: Any) -> None:
+        inflight, self._inflight = self._inflight, None
+        if inflight is not None:
+            wait([inflight])
+
+    def close(self) -> None:
+        """Wait for the page in flight and stop the writer thread (finish() does this)."""
+        try:
+            self._before_end(self._conn)
+        finally:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True)
+            for name in ("commit", "rollback"):
+                if event.contains(self._conn, name, self._before_end):
+                    event.remove(self._conn, name, self._before_end)
+
+    def finish(self, cursor: int) -> Applied:
+        """Rebuild the search index, drop what the snapshot no longer has, set the cursor."""
+        try:
+            self._settle()
+        finally:
+            self.close()
+        conn = self._conn
+        # One rebuild of the search index; no incremental merging while it runs (measured:
+        # ~15% faster, same query speed), then the default merge setting again.
+        conn.exec_driver_sql("INSERT INTO product_fts (product_fts, rank) VALUES ('automerge', 0)")
+        conn.exec_driver_sql("INSERT INTO product_fts (product_fts) VALUES ('rebuild')")
+        conn.exec_driver_sql("INSERT INTO product_fts (product_fts, rank) VALUES ('automerge', 4)")
+        server_orders = {k[0] for k in self._seen["order"]}
+        # Orders placed here that the server has not seen yet stay, lines and all (outbox).
+        local_only = {
+            r[0]
+            for r in conn.exec_driver_sql("SELECT id FROM sales_order WHERE status = 'pending'")
+        } - server_orders
+        for entity in _RECONCILED:  # orders first: deleting one takes its lines with it
+            names = ", ".join(key_columns(entity))
+            existing = conn.exec_driver_sql(f"SELECT {names} FROM {TABLES[entity]}").all()
+            seen = self._seen[entity]
+            stale = [tuple(r) for r in existing if tuple(r) not in seen]
+            if entity in ("order", "order_line"):
+                stale = [k for k in stale if k[0] not in local_only]
+            if stale:
+                _delete(conn, entity, stale)
+                self.applied.deleted[entity] = len(stale)
+        refresh_attention(conn, server_orders)
+        set_cursor(conn, cursor, allow_back=True)
+        self.applied.cursor = cursor
+        return self.applied
+
+
+def replace_snapshot(
+    session: Session, changes: Iterable[ChangeLike], *, cursor: int, page: int = 5000
+) -> Applied:
+    """Rebuild the cached layer from `changes` (any iterable, e.g. a generator over downloaded
+    pages) in the caller's transaction and set the cursor; outbox and cart are untouched."""
+    with SnapshotLoader(session) as loader:
+        batch: list[ChangeLike] = []
+        for change in changes:
+            batch.append(change)
+            if len(batch) >= page:
+                loader.add(batch)
+                batch = []
+        if batch:
+            loader.add(batch)
+        return loader.finish(cursor)

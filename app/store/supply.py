@@ -1,0 +1,126 @@
+"""The inputs of app.domain's availability rules, read from the cached layer plus the rep's own
+unsynced orders: supply per product, the server's demand queue, and pending local demand.
+
+The rules themselves (check_cart, date_line) stay in app.domain; this module only loads values.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Connection
+
+from app.domain.availability import DemandQueue
+from app.domain.model import (
+    AllocationPolicy,
+    EtaKind,
+    PolicyKind,
+    QueuedLine,
+    Receipt,
+    Stock,
+    Supply,
+)
+from app.store.bulk import chunks, placeholders
+from app.store.columns import py_datetime
+from app.store.reads import rows
+
+
+@dataclass(frozen=True, slots=True)
+class AvailabilityInputs:
+    supplies: dict[str, Supply]  # products the catalog has, by sku
+    queues: dict[str, DemandQueue]
+    pending: tuple[QueuedLine, ...]  # the rep's orders not yet confirmed by the server
+    policy: AllocationPolicy
+
+
+def _in(conn: Connection, sql: str, skus: list[str], warehouse_id: str) -> list[Any]:
+    """Rows of `sql` (`IN ({})` then one `warehouse_id = ?`) over the skus, in chunks."""
+    out: list[Any] = []
+    for chunk in chunks(skus):
+        out.extend(rows(conn, sql.format(placeholders(len(chunk))), (*chunk, warehouse_id)))
+    return out
+
+
+def load_inputs(
+    conn: Connection,
+    skus: Collection[str],
+    warehouse_id: str,
+) -> AvailabilityInputs:
+    """Everything the domain needs to label and date lines of these products, shipped from
+    this warehouse."""
+    wanted = sorted(set(skus))
+    products: list[Any] = []
+    for chunk in chunks(wanted):
+        sql = (
+            "SELECT p.sku, p.discontinued, p.alternatives, coalesce(s.on_hand, 0), "
+            "coalesce(s.reserved, 0) FROM product p LEFT JOIN stock s ON s.sku = p.sku "
+            f"AND s.warehouse_id = ? WHERE p.sku IN ({placeholders(len(chunk))})"
+        )
+        products.extend(rows(conn, sql, (warehouse_id, *chunk)))
+    receipts: dict[str, list[Receipt]] = {}
+    for rid, sku, qty, expected, kind in _in(
+        conn,
+        "SELECT id, sku, remaining, expected, kind FROM receipt WHERE sku IN ({}) "
+        "AND warehouse_id = ? AND status = 'scheduled' AND remaining > 0",
+        wanted,
+        warehouse_id,
+    ):
+        receipt = Receipt(rid, sku, qty, date.fromisoformat(expected), EtaKind(kind))
+        receipts.setdefault(sku, []).append(receipt)
+    supplies = {}
+    for sku, discontinued, alternatives, on_hand, reserved in products:
+        supplies[sku] = Supply.of(
+            Stock(sku, on_hand, reserved),
+            receipts.get(sku, ()),
+            discontinued=bool(discontinued),
+            alternatives=tuple(json.loads(alternatives)),
+        )
+    policy = AllocationPolicy(rows(conn, "SELECT allocation_policy FROM sync_state", ())[0][0])
+    lines: dict[str, list[QueuedLine]] = {}
+    for lid, ref, sku, waiting, committed, tier, value, line_policy in _in(
+        conn,
+        "SELECT id, order_ref, sku, waiting, committed_at, tier, order_value_cents, policy "
+        "FROM demand WHERE sku IN ({}) AND warehouse_id = ? AND waiting > 0",
+        wanted,
+        warehouse_id,
+    ):
+        when = py_datetime(committed)
+        line = QueuedLine(lid, ref, sku, waiting, when, tier, value, PolicyKind(line_policy))
+        lines.setdefault(sku, []).append(line)
+    queues = {sku: DemandQueue(sku, found, policy) for sku, found in lines.items()}
+    pending = _pending(conn, wanted, warehouse_id)
+    return AvailabilityInputs(supplies, queues, pending, policy)
+
+
+_PENDING_SQL = """
+SELECT o.id, l.line_id, l.sku, l.quantity, o.placed_at, coalesce(a.tier, 3), o.policy,
+       (SELECT sum(x.quantity * x.price_cents) FROM order_line x WHERE x.order_id = o.id)
+FROM sales_order o
+JOIN order_line l ON l.order_id = o.id
+LEFT JOIN account a ON a.id = o.account_id
+WHERE o.status = 'pending' AND l.sku IN ({}) AND o.warehouse_id = ?
+"""
+
+
+def _pending(conn: Connection, skus: list[str], warehouse_id: str) -> tuple[QueuedLine, ...]:
+    """The rep's own placed-but-unconfirmed lines: demand the server does not show yet."""
+    out = []
+    found = _in(conn, _PENDING_SQL, skus, warehouse_id)
+    for order_id, line_id, sku, qty, placed, tier, policy, value in found:
+        out.append(
+            QueuedLine(
+                line_id=f"{order_id}:{line_id}",
+                order_id=order_id,
+                item=sku,
+                waiting=qty,
+                committed_at=py_datetime(placed),
+                tier=tier,
+                order_value=value or 0,
+                policy=PolicyKind(policy),
+            )
+        )
+    return tuple(out)

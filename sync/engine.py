@@ -1,0 +1,409 @@
+"""The device side of sync: push the outbox, then pull what the server changed.
+
+One cycle = push, then pull. Pushes send the outbox in mutation-id order, in batches; the server
+applies each mutation exactly once by (device id, mutation id), so a retry after a lost answer is
+harmless. Pulls apply each page in one store transaction together with its cursor, so a crash
+never leaves a page half-applied or the cursor ahead of the data. A fresh device (or a resync)
+downloads a full snapshot in pages, written while the next page downloads, without touching the
+outbox or the cart.
+
+Faults a retry may cure (no connection, timeouts, 5xx, 429) are retried with exponential backoff
+and full jitter; a 4xx is final and its message is shown. The engine never raises out of `sync()`
+for a network fault: it records the error in words, marks itself offline and tries again later.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import httpx
+from pydantic import ValidationError
+
+from app.store import (
+    SnapshotLoader,
+    Store,
+    apply_changes,
+    mark_applied,
+    mark_dead,
+    pending,
+    record_sync,
+    save_sign_in,
+    set_server_settings,
+    sync_state,
+)
+from sync import protocol as p
+
+Phase = Literal["idle", "sign_in", "push", "pull", "snapshot", "done", "error"]
+
+
+class SyncError(Exception):
+    """A sync problem, in words a rep can act on."""
+
+
+class SignInError(SyncError):
+    pass
+
+
+class AppTooOld(SyncError):
+    pass
+
+
+class NotSignedIn(SyncError):
+    pass
+
+
+class Offline(SyncError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class SyncProgress:
+    phase: Phase
+    done: int = 0
+    total: int | None = None
+    message: str = ""
+
+
+@dataclass(slots=True)
+class SyncReport:
+    pushed: int = 0  # mutations the server confirmed (applied now or before)
+    dead: int = 0  # mutations the server set aside
+    pulled: int = 0  # changes applied from pull pages
+    snapshot_records: int = 0  # records of a full snapshot, when one was taken
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass(frozen=True, slots=True)
+class Backoff:
+    """Exponential backoff with full jitter: attempt n waits uniform(0, min(cap, base * 2**n))."""
+
+    base: float = 0.5
+    cap: float = 20.0
+    attempts: int = 5
+
+    def delays(self, rng: random.Random) -> Iterator[float]:
+        for n in range(self.attempts - 1):
+            yield rng.uniform(0, min(self.cap, self.base * 2**n))
+
+
+Sleep = Callable[[float], Awaitable[None]]
+ProgressFn = Callable[[SyncProgress], None]
+
+_RETRY_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
+_ENTITY_NAMES = {"queue_entry": "demand", "eta_change": "eta_event"}
+
+
+def _detail(response: httpx.Response) -> str:
+    """The server's explanation of a 4xx, as one readable sentence."""
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:300] or f"HTTP {response.status_code}"
+    detail = body.get("detail", body) if isinstance(body, dict) else body
+    if isinstance(detail, list):  # FastAPI validation errors: name the fields
+        parts = []
+        for err in detail[:3]:
+            where = ".".join(str(x) for x in err.get("loc", ()) if x != "body")
+            parts.append(f"{where}: {err.get('msg', '')}".strip(": "))
+        return "; ".join(parts)
+    return str(detail)
+
+
+def to_store_changes(changes: Iterable[Any]) -> Iterator[dict[str, Any]]:
+    """The protocol's changes in the store's format: an order's lines become order_line changes
+    right after their order (the store wants an order before its lines)."""
+    for change in changes:
+        entity = _ENTITY_NAMES.get(change.entity, change.entity)
+        data = change.data.model_dump(mode="json") if change.data is not None else None
+        if entity == "supplier":
+            continue  # the device keeps no supplier records
+        if entity == "order" and data is not None:
+            lines = data.pop("lines", [])
+            yield {"entity": "order", "id": change.key, "op": change.op, "data": data}
+            for line in lines:
+                line["order_id"] = change.key
+                line["line_id"] = str(line["line_no"])
+                key = f"{change.key}:{line['line_no']}"
+                yield {"entity": "order_line", "id": key, "op": "upsert", "data": line}
+            continue
+        yield {"entity": entity, "id": change.key, "op": change.op, "data": data}
+
+
+@dataclass
+class SyncEngine:
+    """Syncs one device's store with the central server over an httpx client given from outside
+    (tests hand it one on httpx.ASGITransport, the real server in process)."""
+
+    store: Store
+    client: httpx.AsyncClient
+    server_url: str = ""
+    on_progress: ProgressFn | None = None
+    backoff: Backoff = field(default_factory=Backoff)
+    sleep: Sleep = asyncio.sleep
+    rng: random.Random = field(default_factory=random.Random)
+    batch: int = p.MAX_BATCH
+    page_size: int = 1000
+    online: bool = False
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock, init=False, repr=False)
+
+    # -- plumbing -------------------------------------------------------------------------
+
+    def _progress(
+        self, phase: Phase, done: int = 0, total: int | None = None, msg: str = ""
+    ) -> None:
+        if self.on_progress is not None:
+            self.on_progress(SyncProgress(phase, done, total, msg))
+
+    def _base_url(self) -> str:
+        if self.server_url:
+            return self.server_url.rstrip("/")
+        with self.store.read() as session:
+            url = sync_state(session).server_url
+        if not url:
+            raise NotSignedIn("no server address yet: sign in first")
+        return url.rstrip("/")
+
+    def _token(self) -> str:
+        with self.store.read() as session:
+            token = sync_state(session).token
+        if not token:
+            raise NotSignedIn("signed out: sign in again to sync (nothing waiting is lost)")
+        return token
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+        token: str | None = None,
+        backoff: Backoff | None = None,
+    ) -> httpx.Response:
+        """Send with retries for faults a retry may cure; return the first final answer."""
+        headers = {p.PROTOCOL_HEADER: str(p.PROTOCOL_VERSION)}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        url = self._base_url() + path
+        delays = (backoff or self.backoff).delays(self.rng)
+        while True:
+            try:
+                response = await self.client.request(
+                    method, url, json=json, params=params, headers=headers
+                )
+            except httpx.TransportError as fault:
+                self.online = False
+                problem = f"cannot reach the server at {self._base_url()} ({type(fault).__name__})"
+            else:
+                self.online = True
+                if response.status_code not in _RETRY_STATUS:
+                    return self._final(response)
+                problem = f"the server is in trouble (HTTP {response.status_code}); will retry"
+            delay = next(delays, None)
+            if delay is None:
+                raise Offline(problem)
+            await self.sleep(delay)
+
+    @staticmethod
+    def _final(response: httpx.Response) -> httpx.Response:
+        """Turn the answers that stop a cycle into errors that say what to do."""
+        status = response.status_code
+        if status == 426:
+            raise AppTooOld(f"this app is too old for the server: update it ({_detail(response)})")
+        if status == 401:
+            raise NotSignedIn(f"sign in again: {_detail(response)}")
+        return response
+
+    # -- sign in --------------------------------------------------------------------------
+
+    async def sign_in(
+        self, username: str, password: str, *, device_name: str = "device"
+    ) -> p.SignInResponse:
+        """Register this device with the server and keep the token, so later starts work offline."""
+        if not self.server_url:
+            raise SignInError("enter the server address")
+        with self.store.read() as session:
+            device_id = sync_state(session).device_id
+        body = {
+            "username": username,
+            "password": password,
+            "device_name": device_name,
+            "device_id": device_id,
+        }
+        self._progress("sign_in", msg=f"signing in to {self.server_url}")
+        try:
+            response = await self._request(
+                "POST", "/auth/sign-in", json=body, backoff=Backoff(attempts=2)
+            )
+        except NotSignedIn:
+            raise SignInError("wrong user name or password") from None
+        except Offline as fault:
+            raise SignInError(str(fault)) from None
+        if response.status_code >= 400:
+            raise SignInError(_detail(response))
+        answer = p.SignInResponse.model_validate(response.json())
+        with self.store.write() as session:
+            save_sign_in(
+                session,
+                server_url=self.server_url,
+                user_name=answer.user.username,
+                token=answer.token,
+                role=answer.user.role,
+                protocol_version=p.PROTOCOL_VERSION,
+            )
+            set_server_settings(session, allocation_policy=answer.server.allocation_policy.value)
+        self._progress("idle", msg=f"signed in as {answer.user.username}")
+        return answer
+
+    # -- one cycle ------------------------------------------------------------------------
+
+    async def sync(self) -> SyncReport:
+        """Push, then pull. Faults are recorded in the store (shown by the status bar), not raised;
+        only one cycle runs at a time."""
+        async with self._lock:
+            report = SyncReport()
+            try:
+                token = self._token()
+                await self._push(token, report)
+                await self._pull(token, report)
+            except SyncError as problem:
+                report.error = str(problem)
+            except (ValidationError, ValueError) as bad:  # a server answer we cannot read
+                report.error = f"the server sent something this app cannot read: {bad}"
+            with self.store.write() as session:
+                record_sync(session, at=self.store.now(), error=report.error)
+            self._progress("error" if report.error else "done", msg=report.error or "up to date")
+            return report
+
+    async def resync(self) -> SyncReport:
+        """Rebuild the cache from a full snapshot; the outbox and the cart are kept (and pushed
+        first, so nothing the rep did waits behind the download)."""
+        async with self._lock:
+            report = SyncReport()
+            try:
+                token = self._token()
+                await self._push(token, report)
+                await self._snapshot(token, report)
+                await self._pull(token, report)
+            except SyncError as problem:
+                report.error = str(problem)
+            with self.store.write() as session:
+                record_sync(session, at=self.store.now(), error=report.error)
+            self._progress("error" if report.error else "done", msg=report.error or "up to date")
+            return report
+
+    async def _push(self, token: str, report: SyncReport) -> None:
+        with self.store.read() as session:
+            state = sync_state(session)
+        while True:
+            with self.store.read() as session:
+                entries = pending(session, limit=self.batch)
+            if not entries:
+                return
+            self._progress("push", report.pushed, None, f"sending {len(entries)} change(s)")
+            body = {
+                "device_id": state.device_id,
+                "mutations": [
+                    {
+                        **e.args,
+                        "name": e.name,
+                        "mutation_id": e.mutation_id,
+                        "client_time": e.created_at.isoformat(),
+                    }
+                    for e in entries
+                ],
+            }
+            response = await self._request("POST", "/sync/push", json=body, token=token)
+            if response.status_code == 409 and "expected" in response.text:
+                gap = p.GapDetail.model_validate(response.json())
+                applied = [e.mutation_id for e in entries if e.mutation_id < gap.expected]
+                if not applied:  # the server wants ids this device no longer has
+                    raise SyncError(f"the server refused the changes: {gap.detail}")
+                with self.store.write() as session:
+                    report.pushed += mark_applied(session, applied)
+                continue
+            if response.status_code >= 400:
+                raise SyncError(f"the server refused the changes: {_detail(response)}")
+            answer = p.PushResponse.model_validate(response.json())
+            dead = {r.mutation_id: r for r in answer.results if r.status == "dead_lettered"}
+            with self.store.write() as session:
+                for mutation_id, result in dead.items():
+                    mark_dead(session, mutation_id, result.error or "failed on the server")
+                done = [
+                    e.mutation_id
+                    for e in entries
+                    if e.mutation_id <= answer.last_applied and e.mutation_id not in dead
+                ]
+                report.pushed += mark_applied(session, done)
+            report.dead += len(dead)
+            if answer.last_applied < entries[-1].mutation_id and not dead:
+                raise SyncError(
+                    f"the server applied changes up to {answer.last_applied} only; will retry"
+                )
+
+    async def _pull(self, token: str, report: SyncReport) -> None:
+        with self.store.read() as session:
+            state = sync_state(session)
+        if state.cursor == 0 and state.last_sync_at is None:
+            await self._snapshot(token, report)
+        while True:
+            with self.store.read() as session:
+                cursor = sync_state(session).cursor
+            response = await self._request(
+                "GET",
+                "/sync/pull",
+                params={"cursor": cursor, "limit": self.page_size},
+                token=token,
+            )
+            if response.status_code == 409:  # the server is behind us (restored): start over
+                await self._snapshot(token, report)
+                continue
+            if response.status_code >= 400:
+                raise SyncError(f"the server refused to send changes: {_detail(response)}")
+            page = p.PullPage.model_validate(response.json())
+            with self.store.write() as session:
+                apply_changes(session, list(to_store_changes(page.changes)), cursor=page.cursor)
+            report.pulled += len(page.changes)
+            self._progress("pull", report.pulled, None, f"{report.pulled} update(s) received")
+            if not page.has_more:
+                return
+
+    async def _snapshot(self, token: str, report: SyncReport) -> None:
+        """Download every section in pages and rebuild the cache in ONE transaction; the next
+        page downloads while the loader writes the previous one."""
+        cursor: int | None = None
+        with self.store.write() as session, SnapshotLoader(session) as loader:
+            for section in p.SNAPSHOT_SECTIONS:
+                after: str | None = None
+                while True:
+                    params: dict[str, Any] = {"section": section, "limit": self.page_size}
+                    if after is not None:
+                        params["after"] = after
+                    response = await self._request(
+                        "GET", "/sync/snapshot", params=params, token=token
+                    )
+                    if response.status_code >= 400:
+                        raise SyncError(f"the server refused the snapshot: {_detail(response)}")
+                    page = p.SnapshotPage.model_validate(response.json())
+                    if cursor is None:
+                        cursor = page.cursor  # changes after the first page are replayed by pull
+                    loader.add(list(to_store_changes(page.records)))
+                    report.snapshot_records += len(page.records)
+                    self._progress(
+                        "snapshot",
+                        report.snapshot_records,
+                        None,
+                        f"downloading {section}: {report.snapshot_records} records",
+                    )
+                    if not page.has_more:
+                        break
+                    after = page.after
+            loader.finish(cursor or 0)

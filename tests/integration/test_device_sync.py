@@ -1,0 +1,156 @@
+"""The device's sync engine against the real server in process (httpx.ASGITransport), with a real
+SQLite store per device: offline orders, verdicts that differ from the promise, two devices."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+
+from app.store import CartService, Orders, OrderState, Store, sync_state, sync_status
+from sync.engine import Backoff, SignInError, SyncEngine
+from tests.integration.conftest import START, Server, World
+
+URL = "http://server"
+
+
+def device_store(tmp_path: Path, name: str) -> Store:
+    return Store.open(tmp_path / f"{name}.db", clock=lambda: START + timedelta(hours=1))
+
+
+async def no_sleep(_seconds: float) -> None:
+    return None
+
+
+@pytest.fixture
+async def asgi_client(server: Server) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=server.app)) as c:
+        yield c
+
+
+@pytest.fixture
+def make_engine(tmp_path: Path, asgi_client: httpx.AsyncClient) -> Callable[[str], SyncEngine]:
+    def make(name: str, client: httpx.AsyncClient | None = None) -> SyncEngine:
+        return SyncEngine(
+            device_store(tmp_path, name),
+            client or asgi_client,
+            server_url=URL,
+            sleep=no_sleep,
+            backoff=Backoff(attempts=3),
+        )
+
+    return make
+
+
+async def test_sign_in_keeps_the_token_and_refuses_a_wrong_password(world: World, make_engine):
+    world.user("rep1")
+    engine = make_engine("a")
+    with pytest.raises(SignInError, match="wrong user name or password"):
+        await engine.sign_in("rep1", "nope")
+    answer = await engine.sign_in("rep1", "demo")
+    assert answer.user.username == "rep1"
+    with engine.store.read() as s:
+        state = sync_state(s)
+    assert state.signed_in and state.user_name == "rep1" and state.server_url == URL
+
+
+async def test_sign_in_says_when_the_server_is_unreachable(tmp_path: Path):
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("connection refused", request=request)
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(refuse)) as down:
+        engine = SyncEngine(device_store(tmp_path, "x"), down, server_url=URL, sleep=no_sleep)
+        with pytest.raises(SignInError, match="cannot reach the server"):
+            await engine.sign_in("rep1", "demo")
+    assert engine.online is False
+
+
+async def test_an_offline_order_syncs_and_its_verdict_arrives(world: World, make_engine):
+    world.user("rep1")
+    account = world.account("rep1")
+    world.product("P-1", on_hand=10)
+    engine = make_engine("a")
+    await engine.sign_in("rep1", "demo")
+    first = await engine.sync()
+    assert first.ok, first.error
+    assert first.snapshot_records > 0
+
+    cart = CartService(engine.store)
+    cart.set_account(str(account))
+    cart.add("P-1", 4)
+    placed = cart.place()
+    assert sync_status(engine.store, online=False).pending_count == 1
+
+    report = await engine.sync()
+    assert report.ok, report.error
+    assert report.pushed == 1
+    assert sync_status(engine.store, online=True).pending_count == 0
+    order = Orders(engine.store).get(placed.order_id)
+    assert (order.summary.verdict, order.summary.state) == ("accepted", OrderState.ACCEPTED)
+    assert world.stock("P-1").reserved == 4
+
+
+async def test_a_verdict_worse_than_the_promise_needs_attention(world: World, make_engine):
+    world.user("rep1")
+    account = world.account("rep1")
+    world.product("P-1", on_hand=10)
+    rep_a, rep_b = make_engine("a"), make_engine("b")
+    for engine in (rep_a, rep_b):
+        await engine.sign_in("rep1", "demo")
+        assert (await engine.sync()).ok
+
+    # Both devices promise 8 of the 10 units while offline; the second to sync gets less.
+    placed = {}
+    for name, engine in (("a", rep_a), ("b", rep_b)):
+        cart = CartService(engine.store)
+        cart.set_account(str(account))
+        cart.add("P-1", 8)
+        placed[name] = cart.place()
+    assert (await rep_a.sync()).ok
+    assert (await rep_b.sync()).ok
+
+    won = Orders(rep_a.store).get(placed["a"].order_id)
+    lost = Orders(rep_b.store).get(placed["b"].order_id)
+    assert won.summary.state is OrderState.ACCEPTED
+    assert lost.summary.state is OrderState.NEEDS_ATTENTION
+    assert lost.differences, "the device shows what changed, in words"
+    promised, confirmed = lost.lines[0].promise, lost.lines[0].server
+    assert promised is not None and confirmed is not None
+    assert (promised.now, confirmed.now) == (8, 2)
+    assert world.stock("P-1").reserved == 10  # never oversold
+
+    Orders(rep_b.store).acknowledge(placed["b"].order_id)
+    assert (await rep_b.sync()).ok
+    after = Orders(rep_b.store).get(placed["b"].order_id)
+    assert after.summary.state is OrderState.BACKORDERED
+
+
+async def test_no_signal_is_recorded_not_raised_and_nothing_is_lost(
+    server: Server, world: World, tmp_path: Path
+):
+    world.user("rep1")
+    account = world.account("rep1")
+    world.product("P-1", on_hand=3)
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("no route to host", request=request)
+
+    store = device_store(tmp_path, "basement")
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=server.app)) as up:
+        engine = SyncEngine(store, up, server_url=URL, sleep=no_sleep)
+        await engine.sign_in("rep1", "demo")
+        assert (await engine.sync()).ok
+    cart = CartService(store)
+    cart.set_account(str(account))
+    cart.add("P-1", 2)
+    cart.place()
+    async with httpx.AsyncClient(transport=httpx.MockTransport(refuse)) as down:
+        engine = SyncEngine(store, down, server_url=URL, sleep=no_sleep)
+        report = await engine.sync()
+    assert report.error is not None and "cannot reach the server" in report.error
+    status = sync_status(store, online=engine.online)
+    assert (status.online, status.pending_count) == (False, 1)
+    assert status.last_error == report.error
