@@ -407,3 +407,30 @@ class SyncEngine:
                         break
                     after = page.after
             loader.finish(cursor or 0)
+
+    # -- in the background ------------------------------------------------------------------
+
+    async def run(
+        self,
+        stop: asyncio.Event,
+        *,
+        every: float = 60.0,
+        wake: asyncio.Event | None = None,
+    ) -> None:
+        """Sync while the app is open: every `every` seconds when online, sooner after a change
+        (`wake` is set by whoever wrote to the outbox), and with growing pauses while offline so a
+        basement does not drain the battery. Stops when `stop` is set."""
+        offline_pause = self.backoff.base
+        while not stop.is_set():
+            report = await self.sync()
+            if report.ok or self.online:
+                pause, offline_pause = every, self.backoff.base
+            else:
+                pause = offline_pause = min(self.backoff.cap, offline_pause * 2)
+            waiters = [asyncio.ensure_future(stop.wait())]
+            if wake is not None:
+                wake.clear()
+                waiters.append(asyncio.ensure_future(wake.wait()))
+            _done, rest = await asyncio.wait(waiters, timeout=pause, return_when="FIRST_COMPLETED")
+            for task in rest:
+                task.cancel()

@@ -6,7 +6,7 @@ import re
 
 from app.store.db import Store
 from app.store.errors import StoreError
-from app.store.outbox import UPDATE_ACCOUNT_CONTACT, enqueue
+from app.store.outbox import UPDATE_ACCOUNT_CONTACT, enqueue, wire_id
 from app.store.reads import CONTACT_FIELDS, account, accounts
 from app.store.views import AccountView
 
@@ -69,7 +69,7 @@ class Accounts:
             if not edits:
                 raise StoreError(f"nothing to change: {current.name}'s contact data is the same")
             args = {
-                "account_id": account_id,
+                "account_id": wire_id(current.id),
                 "base_version": current.contact_version,
                 "changes": edits,
             }

@@ -3,6 +3,7 @@ SQLite store per device: offline orders, verdicts that differ from the promise, 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from pathlib import Path
@@ -10,7 +11,17 @@ from pathlib import Path
 import httpx
 import pytest
 
-from app.store import CartService, Orders, OrderState, Store, sync_state, sync_status
+from app.store import (
+    Accounts,
+    CartService,
+    Catalog,
+    Notices,
+    Orders,
+    OrderState,
+    Store,
+    sync_state,
+    sync_status,
+)
 from sync.engine import Backoff, SignInError, SyncEngine
 from tests.integration.conftest import START, Server, World
 
@@ -154,3 +165,106 @@ async def test_no_signal_is_recorded_not_raised_and_nothing_is_lost(
     status = sync_status(store, online=engine.online)
     assert (status.online, status.pending_count) == (False, 1)
     assert status.last_error == report.error
+
+
+async def test_a_device_too_old_for_the_server_is_told_so_and_keeps_its_data(
+    server: Server, world: World, tmp_path: Path
+):
+    world.user("rep1")
+    account = world.account("rep1")
+    world.product("P-1", on_hand=5)
+    store = device_store(tmp_path, "old")
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=server.app)) as client:
+        engine = SyncEngine(store, client, server_url=URL, sleep=no_sleep)
+        await engine.sign_in("rep1", "demo")
+        assert (await engine.sync()).ok
+    cart = CartService(store)
+    cart.set_account(str(account))
+    cart.add("P-1", 1)
+    cart.place()
+
+    class OldApp(httpx.AsyncBaseTransport):
+        """The same device, as an app built for protocol version 0 would speak."""
+
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            request.headers["X-Protocol-Version"] = "0"
+            return await httpx.ASGITransport(app=server.app).handle_async_request(request)
+
+    async with httpx.AsyncClient(transport=OldApp()) as client:
+        report = await SyncEngine(store, client, server_url=URL, sleep=no_sleep).sync()
+    assert report.error is not None and "too old" in report.error and "update" in report.error
+    assert sync_status(store, online=True).pending_count == 1, "nothing is dropped"
+
+
+async def test_overlapping_contact_edits_keep_the_later_one_and_both_see_the_conflict(
+    world: World, make_engine
+):
+    world.user("rep1")
+    account = str(world.account("rep1"))
+    first, second = make_engine("a"), make_engine("b")
+    for engine in (first, second):
+        await engine.sign_in("rep1", "demo")
+        assert (await engine.sync()).ok
+    Accounts(first.store).update_contact(account, contact_phone="555-1111", contact_name="Bea")
+    Accounts(second.store).update_contact(account, contact_phone="555-2222")
+    assert (await first.sync()).ok
+    assert (await second.sync()).ok
+    assert (await first.sync()).ok
+
+    for engine in (first, second):
+        contact = Accounts(engine.store).get(account)
+        # Non-overlapping fields merge; the overlapping one keeps the later arrival.
+        assert (contact.contact_name, contact.contact_phone) == ("Bea", "555-2222")
+        (conflict,) = Notices(engine.store).conflicts()
+        assert (conflict.field, conflict.winner_value, conflict.loser_value) == (
+            "contact_phone",
+            "555-2222",
+            "555-1111",
+        )
+
+
+async def test_resync_rebuilds_the_cache_and_keeps_the_outbox(world: World, make_engine):
+    world.user("rep1")
+    account = world.account("rep1")
+    world.product("P-1", on_hand=5)
+    engine = make_engine("a")
+    await engine.sign_in("rep1", "demo")
+    assert (await engine.sync()).ok
+    cart = CartService(engine.store)
+    cart.set_account(str(account))
+    cart.add("P-1", 2)
+    placed = cart.place()
+    world.product("P-2", on_hand=9)  # written behind the change log's back: only a snapshot sees it
+
+    assert "P-2" not in {p.product.sku for p in Catalog(engine.store).search("P-2")}
+    report = await engine.resync()
+    assert report.ok, report.error
+    assert report.snapshot_records > 0 and report.pushed == 1
+    assert "P-2" in {p.product.sku for p in Catalog(engine.store).search("P-2")}
+    assert Orders(engine.store).get(placed.order_id).summary.state is OrderState.ACCEPTED
+
+
+async def test_the_background_loop_syncs_on_a_wake_and_stops(world: World, make_engine):
+    world.user("rep1")
+    account = world.account("rep1")
+    world.product("P-1", on_hand=5)
+    engine = make_engine("a")
+    await engine.sign_in("rep1", "demo")
+    stop, wake = asyncio.Event(), asyncio.Event()
+    loop = asyncio.create_task(engine.run(stop, every=3600, wake=wake))
+    for _ in range(200):  # the first cycle downloads the snapshot
+        await asyncio.sleep(0.01)
+        if sync_status(engine.store, online=True).last_sync_at is not None:
+            break
+    cart = CartService(engine.store)
+    cart.set_account(str(account))
+    cart.add("P-1", 1)
+    cart.place()
+    wake.set()
+    for _ in range(200):
+        await asyncio.sleep(0.01)
+        if sync_status(engine.store, online=True).pending_count == 0:
+            break
+    assert sync_status(engine.store, online=True).pending_count == 0
+    stop.set()
+    await asyncio.wait_for(loop, 5)
