@@ -41,15 +41,13 @@ the id and the field. It is the one place that checks what the server sent.
 
 from __future__ import annotations
 
-import json
-import uuid
 from collections.abc import Callable, Iterable, Mapping
-from datetime import date, datetime
 from typing import Any, Literal, NamedTuple
 
-from app.domain.model import DomainError, EtaKind, Label, PolicyKind, ShipmentPolicy
-from app.store.columns import db_datetime
+from app.domain.model import DomainError, ShipmentPolicy
+from app.store import values as vals
 from app.store.errors import StoreError
+from app.store.values import Convert
 
 Op = Literal["upsert", "delete"]
 # Dependency order: an order before its lines.
@@ -130,233 +128,119 @@ class _Required:
 
 
 REQUIRED: Any = _Required()
-Convert = Callable[[Any], Any]
-
-
-class _Bad(Exception):
-    """A value that does not fit; turned into a StoreError naming entity, id and field."""
-
-
-def _text(v: Any) -> str:
-    if isinstance(v, str):
-        return str(v)
-    raise _Bad("must be text")
-
-
-def _text_or_empty(v: Any) -> str:
-    return "" if v is None else _text(v)
-
-
-def _ref(v: Any) -> str:
-    """An id: text, a whole number or a UUID, stored as text."""
-    if isinstance(v, str) and v:
-        return str(v)
-    if (isinstance(v, int) and not isinstance(v, bool)) or isinstance(v, uuid.UUID):
-        return str(v)
-    raise _Bad("must be an id (non-empty text or a whole number)")
-
-
-def _warehouse(v: Any) -> str:
-    """A warehouse id; "" when the server names none (a single-warehouse device)."""
-    return "" if v is None or v == "" else _ref(v)
-
-
-def _count(v: Any) -> int:
-    if isinstance(v, int) and not isinstance(v, bool) and v >= 0:
-        return v
-    raise _Bad("must be a whole number, zero or more")
-
-
-def _positive(v: Any) -> int:
-    if isinstance(v, int) and not isinstance(v, bool) and v >= 1:
-        return v
-    raise _Bad("must be a whole number, at least 1")
-
-
-def _flag(v: Any) -> int:
-    if isinstance(v, bool):
-        return int(v)
-    raise _Bad("must be true or false")
-
-
-def _day(v: Any) -> str:
-    if isinstance(v, date) and not isinstance(v, datetime):
-        return v.isoformat()
-    if isinstance(v, str):
-        try:
-            return date.fromisoformat(v).isoformat()
-        except ValueError:
-            pass
-    raise _Bad("must be a date (YYYY-MM-DD)")
-
-
-def _moment(v: Any) -> str:
-    if isinstance(v, str):
-        try:
-            v = datetime.fromisoformat(v)
-        except ValueError:
-            raise _Bad("must be an ISO 8601 moment with a time zone") from None
-    if isinstance(v, datetime) and v.tzinfo is not None and v.utcoffset() is not None:
-        return db_datetime(v)
-    raise _Bad("must be an ISO 8601 moment with a time zone")
-
-
-def _texts(v: Any) -> str:
-    if not v and isinstance(v, list | tuple):
-        return "[]"
-    if isinstance(v, list | tuple) and all(isinstance(x, str) for x in v):
-        return json.dumps([str(x) for x in v])
-    raise _Bad("must be a list of text")
-
-
-def _weekdays(v: Any) -> str:
-    if isinstance(v, list | tuple) and all(
-        isinstance(d, int) and not isinstance(d, bool) and 0 <= d <= 6 for d in v
-    ):
-        return json.dumps(sorted(set(v)))
-    raise _Bad("must be a list of weekdays 0 (Monday) to 6 (Sunday)")
-
-
-def _tier(v: Any) -> int:
-    if isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 9:
-        return v
-    raise _Bad("must be an account tier 1 to 9 (1 is the most important)")
-
-
-def _one_of(allowed: frozenset[str]) -> Convert:
-    def check(v: Any) -> str:
-        if isinstance(v, str) and v in allowed:
-            return str(v)
-        raise _Bad(f"must be one of {', '.join(sorted(allowed))}")
-
-    return check
-
-
-def _optional(convert: Convert) -> Convert:
-    def check(v: Any) -> Any:
-        return None if v is None else convert(v)
-
-    return check
-
-
-_maybe_flag = _optional(_flag)
-_kind = _one_of(frozenset(k.value for k in EtaKind))
-_label = _one_of(frozenset(k.value for k in Label))
-_policy = _one_of(frozenset(k.value for k in PolicyKind))
-
 # (column, key in data, convert, default). REQUIRED: the upsert must carry it.
 FieldSpec = tuple[str, str, Convert, Any]
 
 FIELDS: dict[str, tuple[FieldSpec, ...]] = {
     "warehouse": (
-        ("code", "code", _text, ""),
-        ("name", "name", _text, ""),
-        ("handling_days", "handling_days", _count, 0),
+        ("code", "code", vals.text, ""),
+        ("name", "name", vals.text, ""),
+        ("handling_days", "handling_days", vals.count, 0),
     ),
     "product": (
-        ("name", "name", _text, REQUIRED),
-        ("brand", "brand", _text, ""),
-        ("category", "category", _text, ""),
-        ("unit", "unit", _text, "each"),
-        ("pack_size", "pack_size", _positive, 1),
-        ("price_cents", "price_cents", _count, 0),
-        ("barcode", "barcode", _text, ""),
-        ("discontinued", "discontinued", _flag, False),
-        ("alternatives", "alternatives", _texts, ()),
+        ("name", "name", vals.text, REQUIRED),
+        ("brand", "brand", vals.text, ""),
+        ("category", "category", vals.text, ""),
+        ("unit", "unit", vals.text, "each"),
+        ("pack_size", "pack_size", vals.positive, 1),
+        ("price_cents", "price_cents", vals.count, 0),
+        ("barcode", "barcode", vals.text, ""),
+        ("discontinued", "discontinued", vals.flag, False),
+        ("alternatives", "alternatives", vals.texts, ()),
     ),
     "stock": (
-        ("on_hand", "on_hand", _count, REQUIRED),
-        ("reserved", "reserved", _count, 0),
+        ("on_hand", "on_hand", vals.count, REQUIRED),
+        ("reserved", "reserved", vals.count, 0),
     ),
     "receipt": (
-        ("sku", "sku", _text, REQUIRED),
-        ("warehouse_id", "warehouse_id", _warehouse, ""),
-        ("remaining", "remaining", _count, REQUIRED),
-        ("expected", "expected", _day, REQUIRED),
-        ("kind", "kind", _kind, "confirmed"),
-        ("status", "status", _one_of(RECEIPT_STATUSES), "scheduled"),
+        ("sku", "sku", vals.text, REQUIRED),
+        ("warehouse_id", "warehouse_id", vals.warehouse, ""),
+        ("remaining", "remaining", vals.count, REQUIRED),
+        ("expected", "expected", vals.day, REQUIRED),
+        ("kind", "kind", vals.eta_kind, "confirmed"),
+        ("status", "status", vals.one_of(RECEIPT_STATUSES), "scheduled"),
     ),
     "demand": (
-        ("order_ref", "order_ref", _text, None),  # None: the entry's own id
-        ("sku", "sku", _text, REQUIRED),
-        ("warehouse_id", "warehouse_id", _warehouse, ""),
-        ("waiting", "waiting", _count, REQUIRED),
-        ("committed_at", "committed_at", _moment, REQUIRED),
-        ("tier", "tier", _tier, 3),
-        ("order_value_cents", "order_value", _count, 0),
-        ("policy", "policy", _policy, "ship_as_available"),
+        ("order_ref", "order_ref", vals.text, None),  # None: the entry's own id
+        ("sku", "sku", vals.text, REQUIRED),
+        ("warehouse_id", "warehouse_id", vals.warehouse, ""),
+        ("waiting", "waiting", vals.count, REQUIRED),
+        ("committed_at", "committed_at", vals.moment, REQUIRED),
+        ("tier", "tier", vals.tier, 3),
+        ("order_value_cents", "order_value", vals.count, 0),
+        ("policy", "policy", vals.policy, "ship_as_available"),
     ),
     "account": (
-        ("code", "code", _text, ""),
-        ("name", "name", _text, REQUIRED),
-        ("warehouse_id", "warehouse_id", _warehouse, ""),
-        ("tier", "tier", _tier, 3),
-        ("delivery_weekdays", "delivery_days", _weekdays, ()),
-        ("default_policy", "default_policy", _policy, "ship_as_available"),
-        ("default_cap", "default_cap", _optional(_positive), None),
-        ("credit_hold", "credit_hold", _flag, False),
-        ("contact_name", "contact_name", _text, ""),
-        ("contact_phone", "contact_phone", _text, ""),
-        ("contact_email", "contact_email", _text, ""),
-        ("contact_address", "contact_address", _text, ""),
-        ("contact_version", "contact_version", _count, 1),
+        ("code", "code", vals.text, ""),
+        ("name", "name", vals.text, REQUIRED),
+        ("warehouse_id", "warehouse_id", vals.warehouse, ""),
+        ("tier", "tier", vals.tier, 3),
+        ("delivery_weekdays", "delivery_days", vals.weekdays, ()),
+        ("default_policy", "default_policy", vals.policy, "ship_as_available"),
+        ("default_cap", "default_cap", vals.optional(vals.positive), None),
+        ("credit_hold", "credit_hold", vals.flag, False),
+        ("contact_name", "contact_name", vals.text, ""),
+        ("contact_phone", "contact_phone", vals.text, ""),
+        ("contact_email", "contact_email", vals.text, ""),
+        ("contact_address", "contact_address", vals.text, ""),
+        ("contact_version", "contact_version", vals.count, 1),
     ),
     "order": (
-        ("account_id", "account_id", _ref, REQUIRED),
-        ("warehouse_id", "warehouse_id", _warehouse, ""),
-        ("status", "status", _one_of(ORDER_STATUSES), REQUIRED),
-        ("verdict", "outcome", _optional(_one_of(OUTCOMES)), None),
-        ("verdict_reason", "reason", _text_or_empty, ""),
-        ("policy", "policy", _policy, "ship_as_available"),
-        ("cap", "cap", _optional(_positive), None),
-        ("note", "note", _text, ""),
-        ("version", "version", _count, REQUIRED),
-        ("placed_at", "client_time", _moment, REQUIRED),
-        ("committed_at", "committed_at", _optional(_moment), None),
-        ("server_differences", "differences", _optional(_texts), None),
-        ("server_needs_attention", "needs_attention", _maybe_flag, None),
+        ("account_id", "account_id", vals.ref, REQUIRED),
+        ("warehouse_id", "warehouse_id", vals.warehouse, ""),
+        ("status", "status", vals.one_of(ORDER_STATUSES), REQUIRED),
+        ("verdict", "outcome", vals.optional(vals.one_of(OUTCOMES)), None),
+        ("verdict_reason", "reason", vals.text_or_empty, ""),
+        ("policy", "policy", vals.policy, "ship_as_available"),
+        ("cap", "cap", vals.optional(vals.positive), None),
+        ("note", "note", vals.text, ""),
+        ("version", "version", vals.count, REQUIRED),
+        ("placed_at", "client_time", vals.moment, REQUIRED),
+        ("committed_at", "committed_at", vals.optional(vals.moment), None),
+        ("server_differences", "differences", vals.optional(vals.texts), None),
+        ("server_needs_attention", "needs_attention", vals.maybe_flag, None),
     ),
     "order_line": (
-        ("sku", "sku", _text, REQUIRED),
-        ("quantity", "quantity", _positive, REQUIRED),
-        ("price_cents", "price_cents", _count, REQUIRED),
-        ("allocated", "allocated", _count, 0),
-        ("waiting", "waiting", _count, 0),
-        ("cancelled", "cancelled", _count, 0),
-        ("shipped", "shipped", _count, 0),
-        ("server_label", "label", _optional(_label), None),
-        ("server_backordered", "backordered", _optional(_count), None),
-        ("server_eta", "eta", _optional(_day), None),
-        ("server_eta_kind", "eta_kind", _optional(_kind), None),
-        ("first_eta", "first_eta", _optional(_day), None),
+        ("sku", "sku", vals.text, REQUIRED),
+        ("quantity", "quantity", vals.positive, REQUIRED),
+        ("price_cents", "price_cents", vals.count, REQUIRED),
+        ("allocated", "allocated", vals.count, 0),
+        ("waiting", "waiting", vals.count, 0),
+        ("cancelled", "cancelled", vals.count, 0),
+        ("shipped", "shipped", vals.count, 0),
+        ("server_label", "label", vals.optional(vals.label), None),
+        ("server_backordered", "backordered", vals.optional(vals.count), None),
+        ("server_eta", "eta", vals.optional(vals.day), None),
+        ("server_eta_kind", "eta_kind", vals.optional(vals.eta_kind), None),
+        ("first_eta", "first_eta", vals.optional(vals.day), None),
         # The promise shown when the order was placed (another device of the rep may have placed
         # it); a promise this device recorded itself is never overwritten.
-        ("promise_label", "promise_label", _optional(_label), None),
-        ("promise_now", "promise_now", _optional(_count), None),
-        ("promise_eta", "promise_eta", _optional(_day), None),
-        ("promise_eta_kind", "promise_eta_kind", _optional(_kind), None),
-        ("promise_price_cents", "promise_price_cents", _optional(_count), None),
+        ("promise_label", "promise_label", vals.optional(vals.label), None),
+        ("promise_now", "promise_now", vals.optional(vals.count), None),
+        ("promise_eta", "promise_eta", vals.optional(vals.day), None),
+        ("promise_eta_kind", "promise_eta_kind", vals.optional(vals.eta_kind), None),
+        ("promise_price_cents", "promise_price_cents", vals.optional(vals.count), None),
     ),
     "eta_event": (
-        ("order_id", "order_id", _ref, REQUIRED),
-        ("line_id", "line_no", _ref, REQUIRED),
-        ("sku", "sku", _text, ""),
-        ("old_eta", "old", _optional(_day), None),
-        ("old_eta_kind", "old_kind", _optional(_kind), None),
-        ("new_eta", "new", _optional(_day), None),
-        ("new_eta_kind", "new_kind", _optional(_kind), None),
-        ("message", "message", _text_or_empty, ""),
-        ("at", "at", _moment, REQUIRED),
+        ("order_id", "order_id", vals.ref, REQUIRED),
+        ("line_id", "line_no", vals.ref, REQUIRED),
+        ("sku", "sku", vals.text, ""),
+        ("old_eta", "old", vals.optional(vals.day), None),
+        ("old_eta_kind", "old_kind", vals.optional(vals.eta_kind), None),
+        ("new_eta", "new", vals.optional(vals.day), None),
+        ("new_eta_kind", "new_kind", vals.optional(vals.eta_kind), None),
+        ("message", "message", vals.text_or_empty, ""),
+        ("at", "at", vals.moment, REQUIRED),
     ),
     "conflict": (
-        ("entity", "entity", _text, REQUIRED),
-        ("entity_key", "key", _ref, REQUIRED),
-        ("field", "field", _text, REQUIRED),
-        ("winner_value", "winner_value", _text_or_empty, ""),
-        ("loser_value", "loser_value", _text_or_empty, ""),
-        ("base_version", "base_version", _count, 0),
-        ("at", "at", _moment, REQUIRED),
-        ("resolved", "resolved", _flag, False),
+        ("entity", "entity", vals.text, REQUIRED),
+        ("entity_key", "key", vals.ref, REQUIRED),
+        ("field", "field", vals.text, REQUIRED),
+        ("winner_value", "winner_value", vals.text_or_empty, ""),
+        ("loser_value", "loser_value", vals.text_or_empty, ""),
+        ("base_version", "base_version", vals.count, 0),
+        ("at", "at", vals.moment, REQUIRED),
+        ("resolved", "resolved", vals.flag, False),
     ),
 }
 
@@ -378,8 +262,8 @@ def columns(entity: str) -> tuple[str, ...]:
 
 def _key_part(entity: str, change_id: str, name: str, value: Any) -> str:
     try:
-        return _ref(value)
-    except _Bad as bad:
+        return vals.ref(value)
+    except vals.Bad as bad:
         raise StoreError(f"{entity} {change_id}: {name} {bad}, got {value!r}") from None
 
 
@@ -427,11 +311,11 @@ _MISSING: Any = object()
 # Values stored as they come when they pass these checks; anything else takes the slow path
 # (defaults, None, conversion, the error message).
 _FAST_CHECKS: dict[Convert, str] = {
-    _text: "{v}.__class__ is str",
-    _count: "{v}.__class__ is int and {v} >= 0",
-    _positive: "{v}.__class__ is int and {v} >= 1",
-    _ref: "{v}.__class__ is str and {v}",
-    _warehouse: "{v}.__class__ is str",
+    vals.text: "{v}.__class__ is str",
+    vals.count: "{v}.__class__ is int and {v} >= 0",
+    vals.positive: "{v}.__class__ is int and {v} >= 1",
+    vals.ref: "{v}.__class__ is str and {v}",
+    vals.warehouse: "{v}.__class__ is str",
 }
 
 
@@ -449,13 +333,13 @@ def _slow(entity: str, index: int, value: Any, change_id: str) -> Any:
         return _storage_default(convert, default)
     if value is None and default is None:
         return None
-    if (convert is _flag or convert is _maybe_flag) and (value is True or value is False):
+    if (convert is vals.flag or convert is vals.maybe_flag) and (value is True or value is False):
         return int(value)
     if value is True or value is False:
         raise StoreError(f"{entity} {change_id}: {name} must not be true/false, got {value!r}")
     try:
         return convert(value)
-    except _Bad as bad:
+    except vals.Bad as bad:
         raise StoreError(f"{entity} {change_id}: {name} {bad}, got {value!r}") from None
 
 
@@ -490,9 +374,9 @@ def _compile_row_builder(entity: str) -> RowBuilder:
     for i, (_column, name, convert, _default) in enumerate(FIELDS[entity]):
         v, slow = f"v{i}", f"slow({entity!r}, {i}, v{i}, change_id)"
         lines.append(f"    {v} = get({name!r}, MISSING)")
-        if convert is _flag:
+        if convert is vals.flag:
             lines.append(f"    {v} = 0 if {v} is False else 1 if {v} is True else {slow}")
-        elif convert is _texts:
+        elif convert is vals.texts:
             lines.append(f"    {v} = '[]' if {v}.__class__ is list and not {v} else {slow}")
         elif check := _FAST_CHECKS.get(convert):
             lines.append(f"    if not ({check.format(v=v)}):")
@@ -586,43 +470,45 @@ def upsert_rows(changes: Iterable[Change | Mapping[str, Any]]) -> dict[str, list
 def _checked(what: str, name: str, convert: Convert, value: Any) -> Any:
     try:
         return convert(value)
-    except _Bad as bad:
+    except vals.Bad as bad:
         raise StoreError(f"{what}: {name} {bad}, got {value!r}") from None
 
 
 def verdict_rows(verdict: Mapping[str, Any]) -> tuple[str, dict[str, Any], list[dict[str, Any]]]:
     """Check a push answer's order verdict (the protocol's OrderVerdict as a dict) and return
     (order id, the order's new server columns, one dict of server columns per line)."""
-    order_id = _checked("a verdict", "order_id", _ref, verdict.get("order_id"))
+    order_id = _checked("a verdict", "order_id", vals.ref, verdict.get("order_id"))
     what = f"verdict of order {order_id}"
-    outcome = _checked(what, "outcome", _one_of(OUTCOMES), verdict.get("outcome"))
+    outcome = _checked(what, "outcome", vals.one_of(OUTCOMES), verdict.get("outcome"))
     differences = verdict.get("differences") or []
     order: dict[str, Any] = {
         "verdict": outcome,
-        "verdict_reason": _checked(what, "reason", _text_or_empty, verdict.get("reason")),
-        "server_differences": _checked(what, "differences", _texts, differences),
+        "verdict_reason": _checked(what, "reason", vals.text_or_empty, verdict.get("reason")),
+        "server_differences": _checked(what, "differences", vals.texts, differences),
         "server_needs_attention": int(bool(differences)),
     }
     if verdict.get("status") is not None:
-        order["status"] = _checked(what, "status", _one_of(ORDER_STATUSES), verdict["status"])
+        order["status"] = _checked(what, "status", vals.one_of(ORDER_STATUSES), verdict["status"])
     if verdict.get("version") is not None:
-        order["version"] = _checked(what, "version", _count, verdict["version"])
+        order["version"] = _checked(what, "version", vals.count, verdict["version"])
     lines = []
     for line in verdict.get("lines") or ():
         if not isinstance(line, Mapping):
             raise StoreError(f"{what}: lines must be line results, got {line!r}")
-        number = _checked(what, "line_no", _ref, line.get("line_no"))
+        number = _checked(what, "line_no", vals.ref, line.get("line_no"))
         where = f"{what}, line {number}"
-        reserved = _checked(where, "reserved", _count, line.get("reserved", 0))
-        backordered = _checked(where, "backordered", _count, line.get("backordered", 0))
-        unavailable = _checked(where, "unavailable", _count, line.get("unavailable", 0))
+        reserved = _checked(where, "reserved", vals.count, line.get("reserved", 0))
+        backordered = _checked(where, "backordered", vals.count, line.get("backordered", 0))
+        unavailable = _checked(where, "unavailable", vals.count, line.get("unavailable", 0))
         lines.append({
             "line_id": number,
-            "server_label": _checked(where, "label", _label, line.get("label")),
+            "server_label": _checked(where, "label", vals.label, line.get("label")),
             "allocated": reserved,
             "waiting": backordered,
             "server_backordered": backordered + unavailable,  # not there now, dated or not
-            "server_eta": _checked(where, "eta", _optional(_day), line.get("eta")),
-            "server_eta_kind": _checked(where, "eta_kind", _optional(_kind), line.get("eta_kind")),
+            "server_eta": _checked(where, "eta", vals.optional(vals.day), line.get("eta")),
+            "server_eta_kind": _checked(
+                where, "eta_kind", vals.optional(vals.eta_kind), line.get("eta_kind")
+            ),
         })  # fmt: skip
     return order_id, order, lines

@@ -38,9 +38,11 @@ _SCHEMA_1 = (
     "CREATE INDEX ix_product_category ON product (category)",
     "CREATE INDEX ix_product_barcode ON product (barcode)",
     # Trigram: prefix and substring matches over every column; external content, kept in step
-    # with `product` by snapshot.py (set-based, no per-row triggers on the bulk path).
+    # with `product` by snapshot.py (set-based, no per-row triggers on the bulk path). No
+    # per-row column sizes (columnsize=0): they only serve bm25, which search never runs.
     """CREATE VIRTUAL TABLE product_fts USING fts5(
-        sku, name, brand, barcode, content='product', content_rowid='id', tokenize='trigram'
+        sku, name, brand, barcode, content='product', content_rowid='id', tokenize='trigram',
+        columnsize=0
     )""",
     """CREATE TABLE stock (
         warehouse_id TEXT NOT NULL DEFAULT '',

@@ -73,8 +73,9 @@ def pending_contact_edits(
     edits: dict[str, dict[str, str]] = {}
     for (args,) in rows:
         payload = json.loads(args)
-        if account_id is None or payload["account_id"] == account_id:
-            edits.setdefault(payload["account_id"], {}).update(payload["changes"])
+        owner = str(payload["account_id"])  # sent as the server numbers it (an int)
+        if account_id is None or owner == account_id:
+            edits.setdefault(owner, {}).update(payload["changes"])
     return edits
 
 

@@ -12,6 +12,7 @@ import httpx
 
 from app.domain.model import Label
 from app.store import (
+    Accounts,
     CartService,
     Catalog,
     Orders,
@@ -96,7 +97,10 @@ async def test_records_verdicts_and_mutations_fit_the_real_server(
         await snapshot(device, store)
         hits = {h.product.sku: h.availability for h in Catalog(store).search("product")}
         assert hits["COF-1"].label is Label.IN_STOCK
-        assert hits["TEA-1"].label is Label.BACKORDERED and hits["TEA-1"].eta.date == days(7)
+        assert hits["TEA-1"].label is Label.BACKORDERED and hits["TEA-1"].eta.date == days(6)
+        # For the account: delivered Mon, Wed, Fri only, so the Sunday receipt arrives Monday.
+        tea = Catalog(store).availability("TEA-1", account_id=account_id)
+        assert tea.eta.date == days(7)
 
         cart = CartService(store)
         cart.set_account(account_id)  # the server's int id
@@ -115,5 +119,23 @@ async def test_records_verdicts_and_mutations_fit_the_real_server(
         assert Catalog(store).availability("COF-1").label is Label.OUT_OF_STOCK
         with store.read() as session:
             assert sync_state(session).cursor > 0
+
+        # Cancelling a line and editing contact data: valid mutations too.
+        Orders(store).cancel_line(placed.order_id, 2, reason="not needed")
+        Accounts(store).update_contact(account_id, contact_phone="+34 600 123 456")
+        shown = Accounts(store).get(account_id)  # the edit shows at once, marked as pending
+        assert (shown.contact_phone, shown.pending_contact_fields) == (
+            "+34 600 123 456",
+            ("contact_phone",),
+        )
+        assert Accounts(store).list_accounts()[0].pending_contact_fields == ("contact_phone",)
+        answer = await push(device, store)
+        assert [r["status"] for r in answer["results"]] == ["applied", "applied"], answer
+        await pull(device, store)
+        detail = Orders(store).get(placed.order_id)
+        assert (detail.lines[1].state, detail.lines[1].cancel_requested) == ("cancelled", False)
+        contact = Accounts(store).get(account_id)
+        assert (contact.contact_phone, contact.contact_version) == ("+34 600 123 456", 2)
+        assert contact.pending_contact_fields == ()
     finally:
         store.close()

@@ -149,7 +149,7 @@ def test_an_error_while_a_page_is_written_in_the_background_rolls_everything_bac
     store, _ = busy
     before = rows(store, "SELECT sku FROM product ORDER BY sku")
     with pytest.raises(StoreError, match="orders the device does not have: NOPE"):  # noqa: SIM117
-        with store.write() as session, SnapshotLoader(session) as loader:
+        with store.write() as session, SnapshotLoader(session, background=True) as loader:
             loader.add([product("P1", "Oat Milk")])
             loader.add([line("NOPE", 1, "P1", 1)])  # fails in the writer thread
             loader.add([product("P2", "Soy Milk")])  # the failure surfaces here at the latest
@@ -161,7 +161,7 @@ def test_a_caller_that_gives_up_mid_snapshot_leaves_the_old_cache(busy):
     store, _ = busy
     before = rows(store, "SELECT sku FROM product ORDER BY sku")
     with pytest.raises(ConnectionError), store.write() as session:
-        loader = SnapshotLoader(session)  # not even closed: the rollback waits for its writer
+        loader = SnapshotLoader(session, background=True)  # not closed: the rollback waits
         loader.add([product(f"P{k}", f"Item {k}") for k in range(3000)])
         raise ConnectionError("the download broke off")
     assert rows(store, "SELECT sku FROM product ORDER BY sku") == before
