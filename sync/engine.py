@@ -27,6 +27,7 @@ from app.store import (
     SnapshotLoader,
     Store,
     apply_changes,
+    apply_verdict,
     mark_applied,
     mark_dead,
     pending,
@@ -275,6 +276,8 @@ class SyncEngine:
                 token=answer.token,
                 role=answer.user.role,
                 protocol_version=p.PROTOCOL_VERSION,
+                device_id=str(answer.device_id),
+                last_mutation_id=answer.last_mutation_id,
             )
             set_server_settings(session, allocation_policy=answer.server.allocation_policy.value)
         self._progress("idle", msg=f"signed in as {answer.user.username}")
@@ -354,6 +357,9 @@ class SyncEngine:
             with self.store.write() as session:
                 for mutation_id, result in dead.items():
                     mark_dead(session, mutation_id, result.error or "failed on the server")
+                for result in answer.results:  # the order stops being pending at once
+                    if result.order is not None and result.mutation_id not in dead:
+                        apply_verdict(session, result.order.model_dump(mode="json"))
                 done = [
                     e.mutation_id
                     for e in entries

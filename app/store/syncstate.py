@@ -65,7 +65,8 @@ def save_sign_in(
                 f"{waiting} change(s) made by {previous} are not sent yet; sign in as {previous} "
                 "and sync before another user signs in on this device"
             )
-        conn.exec_driver_sql("UPDATE sync_state SET cursor = 0")
+        # A full snapshot for the new user: no last sync, cursor 0 (the engine takes one then).
+        conn.exec_driver_sql("UPDATE sync_state SET cursor = 0, last_sync_at = NULL")
     conn.exec_driver_sql(
         "UPDATE sync_state SET server_url = ?, user_name = ?, token = ?, role = ?, "
         "protocol_version = coalesce(?, protocol_version)",

@@ -268,3 +268,35 @@ async def test_the_background_loop_syncs_on_a_wake_and_stops(world: World, make_
     assert sync_status(engine.store, online=True).pending_count == 0
     stop.set()
     await asyncio.wait_for(loop, 5)
+
+
+async def test_the_push_answer_settles_the_order_even_when_the_pull_fails(
+    server: Server, world: World, tmp_path: Path
+):
+    world.user("rep1")
+    account = world.account("rep1")
+    world.product("P-1", on_hand=1)
+    store = device_store(tmp_path, "a")
+
+    class NoPull(httpx.AsyncBaseTransport):
+        """Signal drops right after the push answer arrives."""
+
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            if request.url.path.endswith("/sync/pull"):
+                raise httpx.ConnectError("signal lost", request=request)
+            return await httpx.ASGITransport(app=server.app).handle_async_request(request)
+
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=server.app)) as client:
+        engine = SyncEngine(store, client, server_url=URL, sleep=no_sleep)
+        await engine.sign_in("rep1", "demo")
+        assert (await engine.sync()).ok
+    cart = CartService(store)
+    cart.set_account(str(account))
+    cart.add("P-1", 3)  # one in stock: the server backorders the rest
+    placed = cart.place()
+    async with httpx.AsyncClient(transport=NoPull()) as client:
+        report = await SyncEngine(store, client, server_url=URL, sleep=no_sleep).sync()
+    assert report.pushed == 1 and report.error is not None
+    order = Orders(store).get(placed.order_id)
+    assert order.summary.state is not OrderState.PENDING
+    assert order.summary.verdict == "backordered"
