@@ -134,7 +134,7 @@ async def client_loop(
     return committed, backordered, latencies
 
 
-async def drive(base: str, url: str, clients: int, hot: list[str], seconds: float) -> dict:
+async def sign_in_all(base: str, url: str, clients: int) -> list[tuple[dict, list[int]]]:
     db = Database(make_engine(url))
     with db.session() as s:
         accounts = s.exec(select(Account)).all()
@@ -156,6 +156,12 @@ async def drive(base: str, url: str, clients: int, hot: list[str], seconds: floa
             )
             response.raise_for_status()
             devices.append((response.json(), by_rep[rep]))
+    return devices
+
+
+async def drive(
+    base: str, devices: list[tuple[dict, list[int]]], hot: list[str], seconds: float
+) -> dict:
     deadline = time.perf_counter() + seconds
     started = time.perf_counter()
     runs = await asyncio.gather(
@@ -175,6 +181,23 @@ async def drive(base: str, url: str, clients: int, hot: list[str], seconds: floa
         "p50_ms": statistics.median(latencies) * 1000 if latencies else 0,
         "p95_ms": latencies[int(len(latencies) * 0.95)] * 1000 if latencies else 0,
     }
+
+
+def cpu_seconds(root: int) -> float:
+    """User + system CPU of a process and its children (the uvicorn workers), from /proc."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid, ppid = int(entry.name), int(fields[1])
+        if pid == root or ppid == root:
+            total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
 
 
 def wait_for(base: str, proc: subprocess.Popen[bytes], timeout: float = 120) -> None:
@@ -211,7 +234,11 @@ def run_backend(name: str, url: str, workers: int, args: argparse.Namespace) -> 
     try:
         wait_for(base, proc)
         print(f"   {workers} worker(s) up; {args.clients} clients for {args.seconds:.0f} s ...")
-        figures = asyncio.run(drive(base, url, args.clients, hot, args.seconds))
+        devices = asyncio.run(sign_in_all(base, url, args.clients))
+        before = cpu_seconds(proc.pid)
+        figures = asyncio.run(drive(base, devices, hot, args.seconds))
+        used = cpu_seconds(proc.pid) - before
+        figures["server_cpu_ms"] = used * 1000 / max(figures["committed"], 1)
     finally:
         proc.terminate()
         proc.wait(30)
@@ -221,7 +248,8 @@ def run_backend(name: str, url: str, workers: int, args: argparse.Namespace) -> 
     print(
         f"   {figures['per_second']:.0f} orders/s ({figures['committed']} in "
         f"{figures['seconds']:.1f} s, {figures['backordered']} with backorders), "
-        f"p50 {figures['p50_ms']:.0f} ms, p95 {figures['p95_ms']:.0f} ms; "
+        f"p50 {figures['p50_ms']:.0f} ms, p95 {figures['p95_ms']:.0f} ms, "
+        f"server CPU {figures['server_cpu_ms']:.1f} ms/order; "
         f"oversold units: {oversold}; stock invariants: {figures['invariants']}"
     )
     return figures
@@ -259,12 +287,15 @@ def main() -> None:
                 with admin.begin() as conn:
                     conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
         admin.dispose()
-    print("\nbackend     workers  orders/s  p50 ms  p95 ms  oversold  invariants")
+    print("\nbackend     workers  orders/s  p50 ms  p95 ms  cpu ms/order  oversold  invariants")
     for r in results:
         print(
             f"{r['backend']:<11} {r['workers']:>7}  {r['per_second']:>8.0f}  {r['p50_ms']:>6.0f}"
-            f"  {r['p95_ms']:>6.0f}  {r['oversold']:>8}  {r['invariants']}"
+            f"  {r['p95_ms']:>6.0f}  {r['server_cpu_ms']:>12.1f}  {r['oversold']:>8}"
+            f"  {r['invariants']}"
         )
+    load = os.getloadavg()[0]
+    print(f"(load average {load:.1f} on {os.cpu_count()} cores when done: other work skews this)")
 
 
 if __name__ == "__main__":

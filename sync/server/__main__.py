@@ -45,7 +45,9 @@ def serve(settings: Settings, port: int | None, workers: int | None) -> None:
     )
 
 
-def seed(settings: Settings, products: int | None, force: bool, history: bool) -> None:
+def seed(
+    settings: Settings, products: int | None, accounts: int | None, force: bool, history: bool
+) -> None:
     from sync.server.models import metadata
     from sync.server.seed import seed_database
     from sync.server.seed.generate import is_empty
@@ -58,7 +60,8 @@ def seed(settings: Settings, products: int | None, force: bool, history: bool) -
     upgrade(db.engine)
     if not is_empty(db):
         sys.exit("the database already has data: pass --force to start it afresh")
-    print(json.dumps(seed_database(db, settings, products=products, history=history)))
+    report = seed_database(db, settings, products=products, accounts=accounts, history=history)
+    print(json.dumps(report))
     db.dispose()
 
 
@@ -69,6 +72,7 @@ def main(argv: list[str] | None = None) -> None:
     sub = parser.add_subparsers(dest="command")
     seeding = sub.add_parser("seed", help="create the demo distributor's data")
     seeding.add_argument("--products", type=int, help="catalog size (default 2000)")
+    seeding.add_argument("--accounts", type=int, help="customer accounts (default 200)")
     seeding.add_argument("--force", action="store_true", help="drop existing data first")
     seeding.add_argument("--no-history", action="store_true", help="skip a year of orders")
     sub.add_parser("migrate", help="upgrade the database schema")
@@ -76,7 +80,7 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.WARNING)
     settings = Settings()
     if args.command == "seed":
-        seed(settings, args.products, args.force, not args.no_history)
+        seed(settings, args.products, args.accounts, args.force, not args.no_history)
     elif args.command == "migrate":
         db = _db(settings)
         upgrade(db.engine)

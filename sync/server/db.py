@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.pool import StaticPool
 from sqlmodel import Session
 
 try:
@@ -41,6 +42,13 @@ def make_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Engine:
 
 
 def _engine(url: str, *, echo: bool, pool_size: int) -> Engine:
+    if url.startswith("sqlite") and _in_memory(url):
+        # One shared connection: an in-memory database exists only inside its connection.
+        engine = create_engine(
+            url, echo=echo, poolclass=StaticPool, connect_args={"check_same_thread": False}
+        )
+        _configure_sqlite(engine)
+        return engine
     if url.startswith("sqlite"):
         engine = create_engine(
             url,
@@ -60,6 +68,10 @@ def _engine(url: str, *, echo: bool, pool_size: int) -> Engine:
         pool_pre_ping=True,
         insertmanyvalues_page_size=1000,
     )
+
+
+def _in_memory(url: str) -> bool:
+    return url in ("sqlite://", "sqlite:///:memory:") or "mode=memory" in url
 
 
 def _configure_sqlite(engine: Engine) -> None:

@@ -10,6 +10,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from app.domain.model import DomainError
 from sync.server.services.feed import BadAfter, CursorAhead
 from sync.server.services.push import Gap, WrongDevice
 from sync.server.services.refusals import Conflict, NotFound, Refusal
@@ -92,6 +93,12 @@ def install(app: FastAPI) -> None:
     async def _conflict(_: Request, exc: Conflict) -> JSONResponse:
         body = {"detail": str(exc), **exc.body}
         return JSONResponse(status_code=status.HTTP_409_CONFLICT, content=jsonable_encoder(body))
+
+    @app.exception_handler(DomainError)
+    async def _rule(_: Request, exc: DomainError) -> JSONResponse:
+        # A business rule of app.domain refused the data it was given (outside a push, where it
+        # is a verdict): the request conflicts with the state it met.
+        return JSONResponse(status_code=status.HTTP_409_CONFLICT, content={"detail": str(exc)})
 
     @app.exception_handler(Refusal)
     async def _refused(_: Request, exc: Refusal) -> JSONResponse:

@@ -45,9 +45,11 @@ class Settings(BaseSettings):
     migrate_on_start: bool = True
     seed_on_start: bool = True
     seed_products: int = Field(default=2000, ge=10, le=200_000)
+    seed_accounts: int = Field(default=200, ge=5, le=100_000)
     seed: int = 42
     max_body_bytes: int = Field(default=2_000_000, ge=1024)
     db_pool_size: int = Field(default=10, ge=1, le=100)
+    threads: int = Field(default=8, ge=1, le=200)  # request threads per worker
     sql_echo: bool = False
 
     @property

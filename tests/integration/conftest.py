@@ -19,6 +19,8 @@ from typing import Any
 
 import httpx
 import pytest
+from pwdlib import PasswordHash
+from pwdlib.hashers.argon2 import Argon2Hasher
 from sqlalchemy import create_engine, text
 from sqlmodel import select
 
@@ -36,7 +38,6 @@ from sync.server.models import (
     User,
     Warehouse,
 )
-from sync.server.security import hash_password
 from sync.server.settings import Settings
 
 PG_URL = os.environ.get("TEST_DATABASE_URL")
@@ -52,7 +53,9 @@ BACKENDS = [
 
 @cache
 def password_hash() -> str:
-    return hash_password(PASSWORD)  # argon2 is slow on purpose: hash once per test run
+    """An argon2 hash of PASSWORD with the cheapest parameters: verifying a hash costs what its
+    own parameters say, and real ones (slow on purpose) would dominate the suite's time."""
+    return PasswordHash((Argon2Hasher(time_cost=1, memory_cost=64, parallelism=1),)).hash(PASSWORD)
 
 
 @pytest.fixture(scope="session")

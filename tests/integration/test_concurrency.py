@@ -25,17 +25,16 @@ SUPERVISOR = Principal(user_id=0, username="t", full_name="t", role="supervisor"
 def check_no_oversell(db: Database) -> int:
     """Every stock row: 0 <= reserved <= on_hand, and reserved is exactly what lines hold."""
     with db.session() as s:
-        held = dict(
-            s.exec(
-                select(OrderLine.sku, func.sum(OrderLine.allocated - OrderLine.shipped)).group_by(
-                    OrderLine.sku
-                )
-            ).all()
-        )
+        held: dict[tuple[str, int], int] = {}
+        query = select(
+            OrderLine.sku, OrderLine.warehouse_id, func.sum(OrderLine.allocated - OrderLine.shipped)
+        ).group_by(OrderLine.sku, OrderLine.warehouse_id)
+        for sku, warehouse_id, units in s.exec(query):
+            held[(sku, warehouse_id)] = units or 0
         rows = s.exec(select(Stock)).all()
     for row in rows:
         assert 0 <= row.reserved <= row.on_hand, row
-        assert row.reserved == (held.get(row.sku) or 0), row
+        assert row.reserved == held.get((row.sku, row.warehouse_id), 0), row
     return sum(r.reserved for r in rows)
 
 
@@ -67,6 +66,57 @@ async def test_concurrent_devices_never_oversell_scarce_items(server, world):
     with server.db.session() as s:
         waiting = s.exec(select(func.sum(OrderLine.waiting))).one()
     assert reserved + waiting == 32 * 3  # the rest waits in the queue
+
+
+def _push_orders(url: str, device_id: str, user_id: int, account: int, skus: list, n: int) -> int:
+    """A child process: push `n` orders, one push each, through the real push path."""
+    import uuid as uuid_
+
+    from sync import protocol as p
+    from sync.server.clock import SystemClock
+    from sync.server.services.push import Pusher
+    from sync.server.settings import Settings
+
+    db = Database(make_engine(url))
+    who = Principal(user_id, "rep", "Rep", "rep", uuid_.UUID(device_id))
+    pusher = Pusher(db, SystemClock(), Settings(database_url=url, seed_on_start=False))
+    applied = 0
+    for k in range(n):
+        lines = [{"sku": skus[(k + i) % len(skus)], "quantity": 1 + (k + i) % 3} for i in range(2)]
+        body = p.PushRequest.model_validate(
+            {
+                "device_id": device_id,
+                "mutations": [
+                    {
+                        **place_order(account, *[(x["sku"], x["quantity"]) for x in lines]),
+                        "mutation_id": k + 1,
+                        "client_time": datetime.now(UTC).isoformat(),
+                    }
+                ],
+            }
+        )
+        applied += sum(r.status == "applied" for r in pusher.push(who, body).results)
+    db.dispose()
+    return applied
+
+
+async def test_two_processes_never_oversell(server, world, client):
+    import multiprocessing
+
+    world.user("rep1")
+    account = world.account("rep1")
+    hot = [world.product(f"H{i}", 9) for i in range(3)]
+    devices = [await sign_in(client, "rep1") for _ in range(2)]
+    context = multiprocessing.get_context("spawn")
+    url = str(server.db.engine.url.render_as_string(hide_password=False))
+    with context.Pool(2) as pool:
+        runs = [
+            pool.apply_async(_push_orders, (url, d.device_id, d.user_id, account, hot, 15))
+            for d in devices
+        ]
+        applied = [r.get(timeout=120) for r in runs]
+    assert applied == [15, 15]
+    assert check_no_oversell(server.db) == 3 * 9
 
 
 def _change(key: str) -> dict:

@@ -16,12 +16,14 @@ def seed_database(
     settings: Settings,
     *,
     products: int | None = None,
+    accounts: int | None = None,
     seed: int | None = None,
     history: bool = True,
     open_orders: bool = True,
 ) -> dict[str, Any]:
     config = SeedConfig(
         products=products or settings.seed_products,
+        accounts=accounts or settings.seed_accounts,
         seed=settings.seed if seed is None else seed,
     )
     return generate(db, settings, config, history=history, open_orders=open_orders)

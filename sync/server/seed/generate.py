@@ -452,7 +452,7 @@ class Generator:
     # -- open orders through the real commit path --------------------------------------------
 
     def open_orders(self) -> int:
-        from sync.server.services.orders import place_order
+        from sync.server.services.commit import place_order
         from sync.server.services.receipts import ship
 
         rng, cfg = self.rng, self.config

@@ -46,7 +46,7 @@ def append_changes(
         return
     if is_postgres and guard:
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHANGE_LOCK_KEY})
-    session.execute(insert(ChangeRow), list(rows))
+    session.execute(insert(ChangeRow.__table__), list(rows))  # type: ignore[attr-defined]
 
 
 def publish(tx: Tx) -> int:

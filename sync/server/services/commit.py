@@ -92,13 +92,10 @@ _LINE_COLUMNS = tuple(f for f in NewLine.__dataclass_fields__ if f != "id")
 
 def place_order(tx: Tx, who: Principal, m: p.PlaceOrder) -> p.MutationResult:
     s = tx.session
-    if s.execute(select(_O.id).where(_O.id == m.order_id)).first() is not None:
-        existing = s.get(Order, m.order_id)
-        if existing.rep_id != who.user_id:
-            raise Refusal(f"order_id {m.order_id}: this id is already used by another order")
-        return _result(m, verdict_of(tx, existing))  # the same order sent again: same answer
+    seen = select(_O.id).where(_O.id == m.order_id).exists().label("seen")  # one round trip
     account = s.execute(
         select(
+            seen,
             _A.id,
             _A.name,
             _A.rep_id,
@@ -113,6 +110,11 @@ def place_order(tx: Tx, who: Principal, m: p.PlaceOrder) -> p.MutationResult:
         .join_from(Account.__table__, WarehouseTable.__table__, _W.id == _A.warehouse_id)  # type: ignore[attr-defined]
         .where(_A.id == m.account_id)
     ).first()
+    if (account is not None and account.seen) or (account is None and _exists(tx, m.order_id)):
+        existing = s.get(Order, m.order_id)
+        if existing.rep_id != who.user_id:
+            raise Refusal(f"order_id {m.order_id}: this id is already used by another order")
+        return _result(m, verdict_of(tx, existing))  # the same order sent again: same answer
     if account is None or (not who.is_supervisor and account.rep_id != who.user_id):
         raise Refusal(f"account_id {m.account_id}: no such account among yours")
     policy = _policy(m, account)
@@ -211,6 +213,10 @@ def place_order(tx: Tx, who: Principal, m: p.PlaceOrder) -> p.MutationResult:
     verdict = _verdict(order, lines, m.lines)  # type: ignore[arg-type]
     verdict.plan = _plan(lines, avs, policy)
     return _result(m, verdict)
+
+
+def _exists(tx: Tx, order_id: uuid.UUID) -> bool:
+    return tx.session.execute(select(_O.id).where(_O.id == order_id)).first() is not None
 
 
 def _policy(m: p.PlaceOrder, account: Any) -> ShipmentPolicy:

@@ -136,11 +136,14 @@ def _lines(tx: Tx, order: Order, *, fresh: bool = False) -> list[OrderLine]:
 
 
 def _result(m: p.MutationBase, verdict: p.OrderVerdict) -> p.MutationResult:
+    """The answer to a mutation about an order: for place_order the commit outcome; for the
+    others (cancel, acknowledge) "accepted", with the order as it now stands."""
+    name = m.name  # type: ignore[attr-defined]
     return p.MutationResult(
         mutation_id=m.mutation_id,
-        name=m.name,  # type: ignore[attr-defined]
+        name=name,
         status="applied",
-        outcome=verdict.outcome,
+        outcome=verdict.outcome if name == "place_order" else "accepted",
         reason=verdict.reason,
         order=verdict,
     )

@@ -71,19 +71,23 @@ def list_orders(
         .where(*_where(f, tz, with_status=False))
         .group_by(Order.status)
     ).all()
-    line_count = (
-        select(OrderLine.order_id, func.count().label("n")).group_by(OrderLine.order_id).subquery()
-    )
     rows = session.exec(
-        select(Order, Account.name, User.full_name, line_count.c.n)
+        select(Order, Account.name, User.full_name)
         .join(Account, col(Account.id) == Order.account_id)
         .join(User, col(User.id) == Order.rep_id)
-        .join(line_count, line_count.c.order_id == Order.id)
         .where(*clauses)
         .order_by(col(Order.committed_at).desc(), col(Order.id))
         .offset(offset)
         .limit(limit)
     ).all()
+    ids = [o.id for o, _, _ in rows]
+    lines = dict(  # counted for this page only, not for every order
+        session.exec(
+            select(OrderLine.order_id, func.count())
+            .where(col(OrderLine.order_id).in_(ids))
+            .group_by(OrderLine.order_id)
+        ).all()
+    )
     return p.OrderList(
         items=[
             p.OrderSummary(
@@ -97,11 +101,11 @@ def list_orders(
                 version=o.version,
                 committed_at=o.committed_at,
                 total_cents=o.total_cents,
-                lines=n,
+                lines=lines.get(o.id, 0),
                 has_backorders=o.has_backorders,
                 needs_attention=o.needs_attention,
             )
-            for o, account, rep, n in rows
+            for o, account, rep in rows
         ],
         total=total,
         offset=offset,
