@@ -1,5 +1,5 @@
 """Order commits per second against the real server: 32 concurrent clients placing orders on 50
-hot items, on SQLite (one uvicorn worker) and on PostgreSQL (two workers), then an oversell check.
+hot items, on SQLite and on PostgreSQL (two uvicorn workers each), then an oversell check.
 
     .venv/bin/python bench/server.py                 # both backends (PostgreSQL if it answers)
     .venv/bin/python bench/server.py --backend sqlite --seconds 20
@@ -40,7 +40,7 @@ from sync.server.seed import seed_database  # noqa: E402
 from sync.server.settings import Settings  # noqa: E402
 
 PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-HOT_STOCK = 300  # units on hand per hot item and warehouse: scarce enough to run out mid-run
+HOT_STOCK = 30  # units on hand per hot item and warehouse: they run out early in the run
 
 
 def free_port() -> int:
@@ -262,7 +262,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--hot", type=int, default=50)
     parser.add_argument("--products", type=int, default=2000)
-    parser.add_argument("--sqlite-workers", type=int, default=1)
+    parser.add_argument("--sqlite-workers", type=int, default=2)
     args = parser.parse_args()
     results = []
     if args.backend in ("sqlite", "both"):

@@ -1,8 +1,8 @@
 """`python -m sync.server`: migrate, seed demo data on first start, serve on 127.0.0.1.
 
-python -m sync.server                      serve (settings from FIELDSALES_SERVER_* / DATABASE_URL)
-python -m sync.server seed [--products N]  seed an empty database (or --force a fresh one)
-python -m sync.server migrate              upgrade the database to the latest schema
+python -m sync.server [--port N] [--workers N]   serve (settings: FIELDSALES_SERVER_*, DATABASE_URL)
+python -m sync.server seed [--products N] [--accounts N] [--force] [--no-history]
+python -m sync.server migrate                     upgrade the database to the latest schema
 """
 
 from __future__ import annotations
@@ -66,7 +66,11 @@ def seed(
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m sync.server", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m sync.server",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--port", type=int, help="listen on this port (default 8765)")
     parser.add_argument("--workers", type=int, help="uvicorn worker processes (default 1)")
     sub = parser.add_subparsers(dest="command")

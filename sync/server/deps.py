@@ -1,4 +1,7 @@
-"""FastAPI dependencies as `Annotated` aliases: the database, a session, the clock, the caller."""
+"""FastAPI dependencies as `Annotated` aliases: the database, a session, the clock, the caller.
+
+Dependencies that do no I/O are `async def`: FastAPI runs plain `def` dependencies in its thread
+pool, and a hop there and back per dependency per request costs more than the work itself."""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ from typing import Annotated
 
 from fastapi import Depends, Header, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
 from sync.protocol import PROTOCOL_HEADER, PROTOCOL_VERSION
@@ -18,15 +22,15 @@ from sync.server.security import token_digest
 from sync.server.settings import Settings
 
 
-def get_db(request: Request) -> Database:
+async def get_db(request: Request) -> Database:
     return request.app.state.db
 
 
-def get_clock(request: Request) -> Clock:
+async def get_clock(request: Request) -> Clock:
     return request.app.state.clock
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
@@ -43,7 +47,7 @@ def get_session(db: DbDep) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
-def check_protocol(
+async def check_protocol(
     version: Annotated[
         int,
         Header(
@@ -79,25 +83,32 @@ def _unauthorized(message: str) -> HTTPException:
 
 
 def get_principal(
-    session: SessionDep,
+    db: DbDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     if credentials is None or not credentials.credentials:
         raise _unauthorized("sign in first: send Authorization: Bearer <device token>")
-    query = (
-        select(
-            Device.id,
-            Device.revoked_at,
-            User.id.label("user_id"),
-            User.username,
-            User.full_name,
-            User.role,
-            User.active,
-        )
-        .join(User, col(User.id) == Device.user_id)
-        .where(Device.token_hash == token_digest(credentials.credentials))
+    with db.session() as session:
+        return _principal(session, credentials.credentials)
+
+
+_AUTH = (
+    select(
+        Device.id,
+        Device.revoked_at,
+        User.id.label("user_id"),
+        User.username,
+        User.full_name,
+        User.role,
+        User.active,
     )
-    found = session.execute(query).first()
+    .join(User, col(User.id) == Device.user_id)
+    .where(Device.token_hash == bindparam("digest"))
+)
+
+
+def _principal(session: Session, token: str) -> Principal:
+    found = session.execute(_AUTH, {"digest": token_digest(token)}).first()
     if found is None:
         raise _unauthorized("unknown device token: sign in again")
     if found.revoked_at is not None:
@@ -116,13 +127,13 @@ def get_principal(
 CurrentUser = Annotated[Principal, Depends(get_principal)]
 
 
-def get_rep(who: CurrentUser) -> Principal:
+async def get_rep(who: CurrentUser) -> Principal:
     if who.role != "rep":
         raise HTTPException(status.HTTP_403_FORBIDDEN, detail="only sales reps may do this")
     return who
 
 
-def get_supervisor(who: CurrentUser) -> Principal:
+async def get_supervisor(who: CurrentUser) -> Principal:
     if not who.is_supervisor:
         raise HTTPException(status.HTTP_403_FORBIDDEN, detail="only supervisors may do this")
     return who

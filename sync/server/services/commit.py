@@ -51,6 +51,40 @@ _P = Product.__table__.c  # type: ignore[attr-defined]
 _O = Order.__table__.c  # type: ignore[attr-defined]
 _L = OrderLine.__table__.c  # type: ignore[attr-defined]
 _S = Stock.__table__.c  # type: ignore[attr-defined]
+_SH = Shipment.__table__.c  # type: ignore[attr-defined]
+
+# Built once: the commit runs these on every order, and building a statement costs more than
+# running it.
+_ORDER_EXISTS = select(_O.id).where(_O.id == bindparam("order_id"))
+_ACCOUNT = (
+    select(
+        _ORDER_EXISTS.exists().label("seen"),
+        _A.id,
+        _A.name,
+        _A.rep_id,
+        _A.warehouse_id,
+        _A.tier,
+        _A.delivery_days,
+        _A.default_policy,
+        _A.default_cap,
+        _A.credit_hold,
+        _W.handling_days,
+    )
+    .join_from(Account.__table__, WarehouseTable.__table__, _W.id == _A.warehouse_id)  # type: ignore[attr-defined]
+    .where(_A.id == bindparam("account_id"))
+)
+_PRODUCTS = select(_P.sku, _P.price_cents, _P.discontinued, _P.alternatives).where(
+    _P.sku.in_(bindparam("skus", expanding=True))
+)
+_INSERT_ORDER = insert(Order.__table__)  # type: ignore[attr-defined]
+_INSERT_LINES = insert(OrderLine.__table__).returning(_L.line_no, _L.id)  # type: ignore[attr-defined]
+_RESERVE = (
+    update(Stock.__table__)  # type: ignore[attr-defined]
+    .where(_S.sku == bindparam("b_sku"), _S.warehouse_id == bindparam("b_wh"))
+    .values(reserved=bindparam("b_reserved"))
+)
+_INSERT_SHIPMENTS = insert(Shipment.__table__).returning(_SH.id, _SH.status, _SH.planned_date)  # type: ignore[attr-defined]
+_INSERT_EVENT = insert(OrderEvent.__table__)  # type: ignore[attr-defined]
 
 
 @dataclass
@@ -92,24 +126,7 @@ _LINE_COLUMNS = tuple(f for f in NewLine.__dataclass_fields__ if f != "id")
 
 def place_order(tx: Tx, who: Principal, m: p.PlaceOrder) -> p.MutationResult:
     s = tx.session
-    seen = select(_O.id).where(_O.id == m.order_id).exists().label("seen")  # one round trip
-    account = s.execute(
-        select(
-            seen,
-            _A.id,
-            _A.name,
-            _A.rep_id,
-            _A.warehouse_id,
-            _A.tier,
-            _A.delivery_days,
-            _A.default_policy,
-            _A.default_cap,
-            _A.credit_hold,
-            _W.handling_days,
-        )
-        .join_from(Account.__table__, WarehouseTable.__table__, _W.id == _A.warehouse_id)  # type: ignore[attr-defined]
-        .where(_A.id == m.account_id)
-    ).first()
+    account = s.execute(_ACCOUNT, {"order_id": m.order_id, "account_id": m.account_id}).first()
     if (account is not None and account.seen) or (account is None and _exists(tx, m.order_id)):
         existing = s.get(Order, m.order_id)
         if existing.rep_id != who.user_id:
@@ -121,12 +138,7 @@ def place_order(tx: Tx, who: Principal, m: p.PlaceOrder) -> p.MutationResult:
     if account.credit_hold:
         raise Refusal(f"account {account.name} is on credit hold: call the office before ordering")
     skus = [line.sku for line in m.lines]
-    products = {
-        r.sku: r
-        for r in s.execute(
-            select(_P.sku, _P.price_cents, _P.discontinued, _P.alternatives).where(_P.sku.in_(skus))
-        )
-    }
+    products = {r.sku: r for r in s.execute(_PRODUCTS, {"skus": skus})}
     for index, line in enumerate(m.lines):
         if line.sku not in products:
             raise Refusal(f"lines[{index}].sku: no product {line.sku!r} in the catalog")
@@ -216,7 +228,7 @@ def place_order(tx: Tx, who: Principal, m: p.PlaceOrder) -> p.MutationResult:
 
 
 def _exists(tx: Tx, order_id: uuid.UUID) -> bool:
-    return tx.session.execute(select(_O.id).where(_O.id == order_id)).first() is not None
+    return tx.session.execute(_ORDER_EXISTS, {"order_id": order_id}).first() is not None
 
 
 def _policy(m: p.PlaceOrder, account: Any) -> ShipmentPolicy:
@@ -238,13 +250,8 @@ def _write(
     """Insert the order, its lines and shipments, reserve the stock, and queue the change rows
     (stock rows, queue entries, the order) for the change log."""
     s = tx.session
-    s.execute(insert(Order.__table__).values(vars(order)))  # type: ignore[attr-defined]
-    ids = dict(
-        s.execute(
-            insert(OrderLine.__table__).returning(_L.line_no, _L.id),  # type: ignore[attr-defined]
-            [line.row() for line in lines],
-        ).all()
-    )
+    s.execute(_INSERT_ORDER, vars(order))
+    ids = dict(s.execute(_INSERT_LINES, [line.row() for line in lines]).all())
     for line in lines:
         line.id = ids[line.line_no]
     taken: dict[str, int] = {}
@@ -254,10 +261,11 @@ def _write(
         stock[sku].reserved += units
     if taken:
         s.execute(
-            update(Stock.__table__)  # type: ignore[attr-defined]
-            .where(_S.sku == bindparam("b_sku"), _S.warehouse_id == order.warehouse_id)
-            .values(reserved=bindparam("b_reserved")),
-            [{"b_sku": sku, "b_reserved": stock[sku].reserved} for sku in taken],
+            _RESERVE,
+            [
+                {"b_sku": sku, "b_wh": order.warehouse_id, "b_reserved": stock[sku].reserved}
+                for sku in taken
+            ],
         )
     rows = []
     if shipments:
@@ -271,11 +279,7 @@ def _write(
             }
             for st, day, items in shipments
         ]
-        c = Shipment.__table__.c  # type: ignore[attr-defined]
-        made = s.execute(
-            insert(Shipment.__table__).returning(c.id, c.status, c.planned_date),  # type: ignore[attr-defined]
-            params,
-        ).all()
+        made = s.execute(_INSERT_SHIPMENTS, params).all()
         made_ids = {(st, day): new_id for new_id, st, day in made}
         rows = [
             SimpleNamespace(
@@ -284,13 +288,14 @@ def _write(
             for st, day, items in shipments
         ]
     s.execute(
-        insert(OrderEvent.__table__).values(  # type: ignore[attr-defined]
-            order_id=order.id,
-            at=tx.now,
-            actor=tx.actor,
-            kind="committed",
-            message=f"committed: {order.outcome.replace('_', ' ')}",
-        )
+        _INSERT_EVENT,
+        {
+            "order_id": order.id,
+            "at": tx.now,
+            "actor": tx.actor,
+            "kind": "committed",
+            "message": f"committed: {order.outcome.replace('_', ' ')}",
+        },
     )
     for sku in sorted(taken):
         tx.ready("stock", pub.stock_key(sku, order.warehouse_id), None, pub.stock(stock[sku]))

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
@@ -37,6 +37,14 @@ from sync.server.settings import Settings
 
 log = logging.getLogger(__name__)
 _D = Device.__table__.c  # type: ignore[attr-defined]
+_LAST = select(_D.last_mutation_id).where(_D.id == bindparam("device"))
+_LAST_FOR_UPDATE = _LAST.with_for_update()
+_ADVANCE = (
+    update(Device.__table__)  # type: ignore[attr-defined]
+    .where(_D.id == bindparam("device"))
+    .values(last_mutation_id=bindparam("mid"))
+)
+_RECORD = insert(AppliedMutation.__table__)  # type: ignore[attr-defined]
 
 Handler = Callable[[Tx, Principal, Any], p.MutationResult]
 HANDLERS: dict[str, Handler] = {
@@ -89,10 +97,9 @@ class Pusher:
         )
 
     def _apply(self, session: Session, who: Principal, m: Any) -> p.MutationResult | Gap:
-        query = select(_D.last_mutation_id).where(_D.id == who.device_id)
-        if self.db.is_postgres:
-            query = query.with_for_update()  # one push per device at a time
-        last = session.execute(query).scalar_one()
+        # PostgreSQL: lock the device row, one push per device at a time.
+        query = _LAST_FOR_UPDATE if self.db.is_postgres else _LAST
+        last = session.execute(query, {"device": who.device_id}).scalar_one()
         self.last_seen = max(self.last_seen, last)
         if m.mutation_id <= last:
             return self._stored(session, who.device_id, m)
@@ -130,19 +137,16 @@ class Pusher:
             tx.forget_touches()
             result = self._dead_letter(session, who.device_id, m, error, now)
         # Recorded in the same transaction as the effects: both commit, or neither.
+        session.execute(_ADVANCE, {"device": who.device_id, "mid": m.mutation_id})
         session.execute(
-            update(Device.__table__)  # type: ignore[attr-defined]
-            .where(_D.id == who.device_id)
-            .values(last_mutation_id=m.mutation_id)
-        )
-        session.execute(
-            insert(AppliedMutation.__table__).values(  # type: ignore[attr-defined]
-                device_id=who.device_id,
-                mutation_id=m.mutation_id,
-                name=m.name,
-                result=result.model_dump(mode="json"),
-                applied_at=now,
-            )
+            _RECORD,
+            {
+                "device_id": who.device_id,
+                "mutation_id": m.mutation_id,
+                "name": m.name,
+                "result": result.model_dump(mode="json"),
+                "applied_at": now,
+            },
         )
         # Last: the change rows take the change-log lock (PostgreSQL), held only to commit.
         append_changes(session, changes, is_postgres=self.db.is_postgres)

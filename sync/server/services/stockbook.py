@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, text
+from sqlalchemy import bindparam, func, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
@@ -193,20 +193,32 @@ class StockRow:
 def lock_stock_rows(tx: Tx, warehouse_id: int, skus: Iterable[str]) -> dict[str, StockRow]:
     """`lock_stock` for the commit path: the same rows, locks and order, as plain values."""
     wanted = sorted(set(skus))
-    c = Stock.__table__.c  # type: ignore[attr-defined]
-    query = (
-        select(c.sku, c.warehouse_id, c.on_hand, c.reserved)
-        .where(c.warehouse_id == warehouse_id, c.sku.in_(wanted))
-        .order_by(c.sku)
-    )
-    if tx.is_postgres:
-        query = query.with_for_update()
-    found = {r.sku: StockRow(*r) for r in tx.session.execute(query)}
+    query = _LOCK_ROWS_PG if tx.is_postgres else _LOCK_ROWS
+    params = {"wh": warehouse_id, "skus": wanted}
+    found = {r.sku: StockRow(*r) for r in tx.session.execute(query, params)}
     missing = [x for x in wanted if x not in found]
     if missing:
         _ensure_stock_rows(tx, warehouse_id, missing)
-        found.update({r.sku: StockRow(*r) for r in tx.session.execute(query)})
+        found.update({r.sku: StockRow(*r) for r in tx.session.execute(query, params)})
     return found
+
+
+_SC = Stock.__table__.c  # type: ignore[attr-defined]
+_RC = ScheduledReceipt.__table__.c  # type: ignore[attr-defined]
+# Built once (the commit path runs them on every order).
+_LOCK_ROWS = (
+    select(_SC.sku, _SC.warehouse_id, _SC.on_hand, _SC.reserved)
+    .where(_SC.warehouse_id == bindparam("wh"), _SC.sku.in_(bindparam("skus", expanding=True)))
+    .order_by(_SC.sku)
+)
+_LOCK_ROWS_PG = _LOCK_ROWS.with_for_update()
+_RECEIPTS = select(
+    _RC.id, _RC.sku, _RC.quantity, _RC.received, _RC.expected, _RC.kind, _RC.status
+).where(
+    _RC.warehouse_id == bindparam("wh"),
+    _RC.sku.in_(bindparam("skus", expanding=True)),
+    _RC.status == "scheduled",
+)
 
 
 def load_books(
@@ -236,11 +248,7 @@ def load_books(
     # Receipts are read as plain rows; an operation that changes one puts its ORM row in their
     # place (see receipts._locked_receipt).
     receipts: dict[str, list[Any]] = {s: [] for s in wanted}
-    r = ScheduledReceipt.__table__.c  # type: ignore[attr-defined]
-    query = select(r.id, r.sku, r.quantity, r.received, r.expected, r.kind, r.status).where(
-        r.warehouse_id == warehouse_id, r.sku.in_(wanted), r.status == "scheduled"
-    )
-    for row in session.execute(query):
+    for row in session.execute(_RECEIPTS, {"wh": warehouse_id, "skus": wanted}):
         receipts[row.sku].append(row)
     books = {s: ItemBook(products[s], stock[s], receipts[s]) for s in wanted}
     tx.hold(books)
@@ -290,14 +298,21 @@ def _load_queue(tx: Tx, warehouse_id: int, books: dict[str, ItemBook]) -> None:
         )  # fmt: skip
 
 
-def _load_totals(tx: Tx, warehouse_id: int, books: dict[str, ItemBook]) -> None:
-    query = (
-        select(OrderLine.sku, func.sum(OrderLine.waiting), func.max(Order.committed_at))
-        .join(Order, col(Order.id) == OrderLine.order_id)
-        .where(col(OrderLine.sku).in_(list(books)), OrderLine.warehouse_id == warehouse_id, _OPEN)
-        .group_by(OrderLine.sku)
+_TOTALS = (
+    select(OrderLine.sku, func.sum(OrderLine.waiting), func.max(Order.committed_at))
+    .join(Order, col(Order.id) == OrderLine.order_id)
+    .where(
+        col(OrderLine.sku).in_(bindparam("skus", expanding=True)),
+        OrderLine.warehouse_id == bindparam("wh"),
+        _OPEN,
     )
-    for sku, waiting, latest in tx.session.exec(query):
+    .group_by(OrderLine.sku)
+)
+
+
+def _load_totals(tx: Tx, warehouse_id: int, books: dict[str, ItemBook]) -> None:
+    params = {"skus": list(books), "wh": warehouse_id}
+    for sku, waiting, latest in tx.session.execute(_TOTALS, params):
         if waiting:  # MAX keeps the column's type: `latest` is an aware datetime
             books[sku].totals = QueuedLine("~", "~", sku, int(waiting), latest)
 
