@@ -1,4 +1,5 @@
-"""Real-browser fixtures: the app served as web in a child process, driven by Debian's Chromium.
+"""Real-browser fixtures: the app served as web in a child process, driven by Debian's Chromium,
+and the central server as a child process that tests stop and start.
 
 Playwright is told to use /usr/bin/chromium (never `playwright install`: no browser downloads here).
 Flutter draws on a canvas, so each page turns on its semantics tree before tests look for controls.
@@ -6,19 +7,26 @@ Flutter draws on a canvas, so each page turns on its semantics tree before tests
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[2]
+SHOTS = ROOT / "docs" / "screenshots"
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 800}
 
 
 def _free_port() -> int:
@@ -31,15 +39,27 @@ def _wait_for_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 60
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"the app exited early with code {proc.returncode}")
+            raise RuntimeError(f"the process exited early with code {proc.returncode}")
         with socket.socket() as s:
             if s.connect_ex(("127.0.0.1", port)) == 0:
                 return
-        time.sleep(0.2)
-    raise TimeoutError(f"the app did not open port {port} within {timeout} s")
+        time.sleep(0.1)
+    raise TimeoutError(f"nothing opened port {port} within {timeout} s")
 
 
-@pytest.fixture(scope="session")
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(10)
+
+
+# Per module, not per session: Playwright's sync API keeps an event loop running on the main
+# thread while it is open, and the async tests that run after tests/e2e (pytest-asyncio) need
+# that thread's loop free.
+@pytest.fixture(scope="module")
 def browser():
     if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
         pytest.skip("Chromium is not installed (apt-get install chromium); .ci/run installs it")
@@ -60,33 +80,199 @@ def browser():
         b.close()
 
 
-@pytest.fixture
-def app_server(tmp_path: Path) -> Iterator[str]:
-    """`python -m app` as a user would start it, with its data in a temporary folder."""
+@contextmanager
+def run_app(folder: Path, **env: str) -> Iterator[str]:
+    """`python -m app` as a user would start it, with its data in `folder`; yields its URL."""
     port = _free_port()
-    env = {
+    folder.mkdir(parents=True, exist_ok=True)
+    full = {
         **os.environ,
         "FIELDSALES_VIEW": "web",
         "FIELDSALES_PORT": str(port),
-        "FIELDSALES_DATA_DIR": str(tmp_path / "device"),
+        "FIELDSALES_DATA_DIR": str(folder / "device"),
         "FLET_WEB_NO_CDN": "1",
+        **env,
     }
-    log = (tmp_path / "app.log").open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "app"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
-    )
-    try:
-        _wait_for_port(port, proc)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
+    with (folder / f"app-{port}.log").open("wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "app"], cwd=ROOT, env=full, stdout=log, stderr=subprocess.STDOUT
+        )
         try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+            _wait_for_port(port, proc)
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            _stop(proc)
+
+
+@pytest.fixture
+def app_server(tmp_path: Path) -> Iterator[str]:
+    """The README's run command as it is: embedded demo server, signed in as the demo rep."""
+    with run_app(tmp_path) as url:
+        yield url
+
+
+class Central:
+    """`python -m sync.server` on a fixed port over one SQLite file: stop it to take the device
+    offline, start it again and the device's saved address works again."""
+
+    def __init__(self, folder: Path, *, products: int = 400) -> None:
+        self.folder = folder
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.database_url = f"sqlite:///{folder / 'server.db'}"
+        self.proc: subprocess.Popen[bytes] | None = None
+        folder.mkdir(parents=True, exist_ok=True)
+        self._seed(products)
+
+    def _seed(self, products: int) -> None:
+        """The demo distributor through the server's own seed code (no year of history)."""
+        from sync.server.db import Database, make_engine
+        from sync.server.migrate import upgrade
+        from sync.server.seed import seed_database
+        from sync.server.settings import Settings
+
+        settings = Settings(database_url=self.database_url, seed_products=products)
+        db = Database(make_engine(self.database_url))
+        upgrade(db.engine)
+        # Open orders need a server module in flux; catalog, stock and people are in by then.
+        with contextlib.suppress(ImportError):
+            seed_database(db, settings, products=products, history=False)
+        db.dispose()
+
+    def start(self) -> None:
+        env = {
+            **os.environ,
+            "DATABASE_URL": self.database_url,
+            "FIELDSALES_SERVER_SEED_ON_START": "0",
+        }
+        log = (self.folder / "server.log").open("ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "sync.server", "--port", str(self.port)],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        _wait_for_port(self.port, self.proc)
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            _stop(self.proc)
+            self.proc = None
+
+    def supervisor(self):  # -> httpx.Client signed in as the demo supervisor
+        import httpx
+
+        from sync import protocol as p
+
+        client = httpx.Client(
+            base_url=self.url, headers={p.PROTOCOL_HEADER: str(p.PROTOCOL_VERSION)}
+        )
+        answer = client.post(
+            "/auth/sign-in", json={"username": "super", "password": "demo", "device_name": "e2e"}
+        )
+        answer.raise_for_status()
+        client.headers["Authorization"] = f"Bearer {answer.json()['token']}"
+        return client
+
+
+# -- driving Flutter's semantics DOM ----------------------------------------------------------
+
+
+def open_app(browser, url: str, viewport: dict[str, int]):
+    page = browser.new_page(viewport=viewport)
+    page.goto(url)
+    page.wait_for_selector("flt-semantics-placeholder", state="attached", timeout=30_000)
+    enable_semantics(page)
+    return page
 
 
 def enable_semantics(page) -> None:
     """Flutter renders to a canvas; this switch makes its controls real DOM nodes for tests."""
     page.locator("flt-semantics-placeholder").dispatch_event("click")
+
+
+def by_id(page, identifier: str):
+    """A control wrapped in ft.Semantics(identifier=...)."""
+    return page.locator(f'[flt-semantics-identifier="{identifier}"]')
+
+
+_SAYS = """(id) => {
+  const node = document.querySelector(`[flt-semantics-identifier="${id}"]`);
+  if (!node) return null;
+  return node.getAttribute("aria-label") || node.textContent || "";
+}"""
+
+
+def says(page, identifier: str) -> str | None:
+    """What a semantics node says right now (its label: containers merge their children's, or
+    its text); None when it is not on screen. Read in one go: Flutter rebuilds nodes often."""
+    found = page.evaluate(_SAYS, identifier)
+    return None if found is None else " ".join(found.split())
+
+
+def wait_for_words(page, identifier: str, pattern: str, timeout: float = 20) -> str:
+    """Poll a node until what it says matches `pattern` (a regex); returns the words."""
+    deadline = time.monotonic() + timeout
+    said = None
+    while time.monotonic() < deadline:
+        said = says(page, identifier)
+        if said is not None and re.search(pattern, said):
+            return said
+        page.wait_for_timeout(200)
+    picture = Path(tempfile.gettempdir()) / f"e2e-failed-{identifier}.png"
+    page.screenshot(path=str(picture))
+    raise AssertionError(f"{identifier!r} says {said!r}, expected /{pattern}/ (see {picture})")
+
+
+_FIELDS = "() => [...document.querySelectorAll('input,textarea')].map(n => n.ariaLabel)"
+_FOCUSED = "() => ['INPUT', 'TEXTAREA'].includes(document.activeElement?.tagName)"
+
+
+def type_into(page, label: str, text: str, *, replace: bool = True) -> None:
+    """Flutter ignores locator.fill(): click the field, wait, then type key by key. A first
+    click can be spent closing a tooltip (the tab just tapped shows one): click until the
+    field has the focus."""
+    field = page.get_by_label(label, exact=True)
+    try:
+        field.wait_for(timeout=15_000)
+    except Exception:
+        labels = page.evaluate(_FIELDS)
+        raise AssertionError(f"no field {label!r} on screen; fields: {labels}") from None
+    for _ in range(4):
+        field.click(timeout=5_000)
+        page.wait_for_timeout(300)
+        if page.evaluate(_FOCUSED):
+            break
+    else:
+        raise AssertionError(f"the field {label!r} does not take the focus")
+    if replace:
+        page.keyboard.press("Control+A")
+    page.keyboard.type(text)
+
+
+def go(page, name: str) -> None:
+    """The navigation: tabs at the bottom on a phone, rail buttons on a desktop."""
+    # A badge's count may come first in the name ("3 Cart"); "Add .. to cart" is lower case.
+    named = re.compile(rf"\b{name}\b")
+    tab = page.get_by_role("tab", name=named)
+    target = tab if tab.count() else page.get_by_role("button", name=named)
+    target.first.click()
+    page.wait_for_timeout(600)
+
+
+def shot(page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.wait_for_timeout(700)  # let Flutter paint the frame the semantics tree describes
+    page.screenshot(path=str(SHOTS / f"{name}.png"))
+
+
+def open_order(page, account_name: str) -> None:
+    """Open the first order of this account in the orders list."""
+    name = re.compile(rf"^Open order \S+ for {re.escape(account_name)}")
+    page.get_by_role("button", name=name).first.click()
+    page.wait_for_timeout(600)
+
+
+# The sync bar once a cycle has ended: online, and no progress words (sending, receiving, ...).
+SYNCED = r"^Online(?!.*(Receiving|Sending|Downloading|Signing|Syncing)).*Last sync"

@@ -1,25 +1,25 @@
-"""The README's run command serves a window that a browser renders."""
+"""The README's run command serves a working app: the embedded demo server, signed in."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import enable_semantics
+from tests.e2e.conftest import PHONE, SYNCED, open_app, run_app, shot, wait_for_words
 
 pytestmark = pytest.mark.e2e
 
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+def test_python_m_app_opens_signed_in_with_demo_data(browser, tmp_path):
+    # A smaller demo catalog than the default 2,000 products keeps this test quick.
+    with run_app(tmp_path, FIELDSALES_SERVER_SEED_PRODUCTS="300") as url:
+        _opens(browser, url)
 
 
-def test_app_serves_its_first_screen(browser, app_server):
-    page = browser.new_page(viewport={"width": 390, "height": 844})
-    page.goto(app_server)
-    page.wait_for_selector("flt-semantics-placeholder", state="attached", timeout=30_000)
-    enable_semantics(page)
-    expect(page.get_by_text("Field Sales", exact=True)).to_be_visible(timeout=30_000)
-    page.wait_for_timeout(1500)  # let Flutter paint the frame the semantics tree describes
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / "start-phone.png"))
+def _opens(browser, url: str) -> None:
+    page = open_app(browser, url, PHONE)
+    expect(page.get_by_text("Field Sales", exact=True).first).to_be_visible(timeout=30_000)
+    wait_for_words(page, "sync-bar", SYNCED, timeout=60)
+    expect(page.get_by_role("button", name="Take order").first).to_be_visible(timeout=10_000)
+    shot(page, "start-phone")  # the README's first picture
+    page.close()

@@ -1,0 +1,1 @@
+"""Screen state without Flet: unit tests drive these against a real store."""

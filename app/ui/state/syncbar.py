@@ -1,0 +1,87 @@
+"""What the sync bar says: online or not, last sync, what waits in the outbox, progress, error."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from app.store import Store, sync_status
+from app.ui.state.text import age, ago, plural
+from sync.engine import SyncProgress
+from sync.protocol import SNAPSHOT_SECTIONS
+
+_PHASE_WORDS = {
+    "sign_in": "Signing in",
+    "push": "Sending orders",
+    "pull": "Receiving updates",
+    "snapshot": "Downloading",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class SyncBarView:
+    online: bool
+    status: str  # "Online" | "Offline"
+    last_sync: str  # "Last sync 2 h ago"
+    pending: str  # "3 orders waiting, oldest 25 min" | "Nothing waiting to send"
+    pending_count: int
+    error: str | None  # the last error in words, None when the last cycle worked
+    syncing: bool
+    progress: float | None  # 0..1 when known, None for "busy, amount unknown"
+    progress_text: str
+
+
+def progress_of(progress: SyncProgress | None) -> tuple[float | None, str]:
+    """A bar value and words for a progress report. A first download tells which section of
+    the snapshot it is in, so the bar moves section by section even without a record total."""
+    if progress is None:
+        return None, "Syncing…"
+    words = _PHASE_WORDS.get(progress.phase, "Syncing")
+    if progress.total:
+        share = min(progress.done / progress.total, 1.0)
+        return share, f"{words}: {progress.done:,} of {progress.total:,}"
+    if progress.phase == "snapshot":
+        section = progress.message.removeprefix("downloading ").split(":", 1)[0].strip()
+        if section in SNAPSHOT_SECTIONS:
+            index = SNAPSHOT_SECTIONS.index(section)
+            share = index / len(SNAPSHOT_SECTIONS)
+            return share, (
+                f"First download: {section} ({index + 1} of {len(SNAPSHOT_SECTIONS)}), "
+                f"{progress.done:,} records"
+            )
+        return None, f"First download: {progress.done:,} records"
+    return None, f"{words}…" if not progress.message else f"{words}: {progress.message}"
+
+
+def sync_bar(
+    store: Store, *, online: bool, syncing: bool = False, progress: SyncProgress | None = None
+) -> SyncBarView:
+    status = sync_status(store, online=online)
+    if status.last_sync_at is None:
+        last = "Never synced"
+    else:
+        last = f"Last sync {ago(status.last_sync_age)}"
+    if status.pending_count:
+        pending = (
+            f"{plural(status.pending_count, 'change')} waiting, "
+            f"oldest {age(status.oldest_pending_age)}"
+        )
+    else:
+        pending = "Nothing waiting to send"
+    if status.dead_count:
+        pending += f"; {plural(status.dead_count, 'change')} refused by the server"
+    error = status.last_error
+    synced, failed = status.last_sync_at, status.last_error_at
+    if error and synced and failed and failed < synced:
+        error = None  # a later sync worked
+    value, words = progress_of(progress) if syncing else (None, "")
+    return SyncBarView(
+        online=online,
+        status="Online" if online else "Offline",
+        last_sync=last,
+        pending=pending,
+        pending_count=status.pending_count,
+        error=error,
+        syncing=syncing,
+        progress=value,
+        progress_text=words,
+    )

@@ -1,0 +1,193 @@
+"""The sync engine behind a small, thread-safe front the views can call without waiting.
+
+The engine is async (httpx) and writes to SQLite in bulk (a first download of a large catalog
+takes seconds), so it runs on its own thread with its own event loop: the UI's loop stays free
+to draw progress. Calls return concurrent futures; progress and "a cycle ended" are reported
+through listeners, called on the sync thread (views hop back with page.run_task).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from collections.abc import Callable, Coroutine
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import httpx
+
+from app.store import Store, sync_state
+from sync.engine import SignInError, SyncEngine, SyncProgress, SyncReport
+
+T = TypeVar("T")
+ProgressListener = Callable[[SyncProgress], None]
+DoneListener = Callable[["CycleOutcome"], None]
+
+TIMEOUT = httpx.Timeout(20.0, connect=3.0)  # a dead server is known fast; a big page may be slow
+
+
+class SignInFailed(Exception):
+    """Sign-in did not work; str() is the reason in words (wrong password, unreachable, ...)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CycleOutcome:
+    ok: bool
+    error: str | None
+    pushed: int = 0
+    pulled: int = 0
+    snapshot_records: int = 0
+
+
+class SyncService:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        server_url: str | None = None,
+        device_name: str = "Field Sales app",
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.store = store
+        self.device_name = device_name
+        self._transport = transport
+        self._server_url = server_url or self._saved_url() or ""
+        self._progress: list[ProgressListener] = []
+        self._done: list[DoneListener] = []
+        self._busy = threading.Lock()
+        self.running = False
+        self.last_progress: SyncProgress | None = None
+        self._loop = asyncio.new_event_loop()
+        self._wake = asyncio.Event()  # set from other threads through wake()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="sync", daemon=True)
+        self._thread.start()
+        self._client: httpx.AsyncClient = self._call(self._make_client()).result()
+        self._engine = self._new_engine(self._server_url)
+
+    # -- wiring -------------------------------------------------------------------------
+
+    def _saved_url(self) -> str | None:
+        with self.store.read() as session:
+            return sync_state(session).server_url
+
+    async def _make_client(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(timeout=TIMEOUT, transport=self._transport)
+
+    def _new_engine(self, url: str) -> SyncEngine:
+        return SyncEngine(self.store, self._client, server_url=url, on_progress=self._on_progress)
+
+    def _call(self, coro: Coroutine[Any, Any, T]) -> Future[T]:
+        return asyncio.run_coroutine_threadsafe(coro, self._loop)
+
+    def _on_progress(self, progress: SyncProgress) -> None:
+        self.last_progress = progress
+        for listener in list(self._progress):
+            listener(progress)
+
+    def on_progress(self, listener: ProgressListener) -> Callable[[], None]:
+        """Listen to progress; returns a function that stops listening."""
+        self._progress.append(listener)
+        return lambda: self._progress.remove(listener) if listener in self._progress else None
+
+    def on_cycle_done(self, listener: DoneListener) -> Callable[[], None]:
+        self._done.append(listener)
+        return lambda: self._done.remove(listener) if listener in self._done else None
+
+    # -- what the views call ------------------------------------------------------------
+
+    @property
+    def online(self) -> bool:
+        return self._engine.online
+
+    @property
+    def server_url(self) -> str:
+        return self._server_url
+
+    def use_server(self, url: str) -> None:
+        """Talk to this address from now on (the embedded server may move to another port)."""
+        self._server_url = url.rstrip("/")
+        self._engine = self._new_engine(self._server_url)
+
+    def sign_in(self, server_url: str, username: str, password: str) -> Future[str]:
+        """Sign in (the future's result: the user name) or fail with SignInFailed."""
+        url = server_url.strip().rstrip("/")
+        return self._call(self._sign_in(url, username.strip(), password))
+
+    async def _sign_in(self, url: str, username: str, password: str) -> str:
+        if not url.startswith(("http://", "https://")):
+            raise SignInFailed("the server address starts with http:// or https://")
+        if not username or not password:
+            raise SignInFailed("enter your user name and password")
+        engine = self._new_engine(url)
+        try:
+            answer = await engine.sign_in(username, password, device_name=self.device_name)
+        except SignInError as problem:
+            raise SignInFailed(str(problem)) from None
+        except ValueError as problem:  # e.g. the store refuses a user switch with unsent work
+            raise SignInFailed(str(problem)) from None
+        self._server_url, self._engine = url, engine
+        return answer.user.username
+
+    def sync(self, *, full: bool = False) -> Future[CycleOutcome]:
+        """One cycle (push, then pull); `full` downloads a fresh snapshot. Never raises for
+        network faults: the outcome carries the error in words. A second call while one runs
+        joins nothing and reports "already syncing"."""
+        return self._call(self._sync(full))
+
+    async def _sync(self, full: bool) -> CycleOutcome:
+        if not self._busy.acquire(blocking=False):
+            return CycleOutcome(False, "already syncing")
+        self.running = True
+        try:
+            report: SyncReport = await (self._engine.resync() if full else self._engine.sync())
+            outcome = CycleOutcome(
+                report.ok, report.error, report.pushed, report.pulled, report.snapshot_records
+            )
+        except Exception as crash:  # a bug must not kill the sync thread: show it, keep going
+            outcome = CycleOutcome(False, f"sync failed: {crash}")
+        finally:
+            self.running = False
+            self._busy.release()
+        for listener in list(self._done):
+            listener(outcome)
+        return outcome
+
+    def start_auto(self, every: float) -> None:
+        """Sync now and then every `every` seconds while signed in, sooner after wake(), with
+        growing pauses while offline (the engine's backoff cap). 0: only on demand."""
+        if every > 0:
+            self._call(self._auto(every))
+
+    def wake(self) -> None:
+        """Something waits in the outbox: sync soon rather than at the next tick."""
+        self._loop.call_soon_threadsafe(self._wake.set)
+
+    async def _auto(self, every: float) -> None:
+        offline_pause = self._engine.backoff.base
+        while True:
+            if self._signed_in() and not self.running:
+                outcome = await self._sync(False)
+                if outcome.ok or self.online:
+                    pause, offline_pause = every, self._engine.backoff.base
+                else:
+                    pause = offline_pause = min(self._engine.backoff.cap, offline_pause * 2)
+            else:
+                pause = every
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=pause)
+
+    def _signed_in(self) -> bool:
+        with self.store.read() as session:
+            return sync_state(session).signed_in
+
+    def close(self) -> None:
+        async def _close() -> None:
+            await self._client.aclose()
+
+        try:
+            self._call(_close()).result(timeout=5)
+        finally:
+            self._loop.call_soon_threadsafe(self._loop.stop)

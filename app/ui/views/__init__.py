@@ -1,0 +1,1 @@
+"""Flet controls: each screen draws its state class and turns taps into its calls."""

@@ -1,0 +1,108 @@
+"""Updates: ETA moves on the rep's orders, and conflicts on account data with both values."""
+
+from __future__ import annotations
+
+import flet as ft
+
+from app.ui.state.updates import UpdatesState
+from app.ui.views.common import card, empty, heading, icon_button, muted, refresh
+from app.ui.views.nav import Nav
+
+
+class UpdatesScreen:
+    def __init__(self, state: UpdatesState, nav: Nav) -> None:
+        self.state = state
+        self.nav = nav
+        self.list = ft.ListView(spacing=8, expand=True, padding=ft.Padding.only(bottom=16))
+        self.seen = ft.TextButton("Mark all as seen", icon=ft.Icons.DONE_ALL, on_click=self._seen)
+        self.control = ft.Column(
+            [ft.Row([heading("Updates"), self.seen], alignment=ft.MainAxisAlignment.SPACE_BETWEEN),
+             self.list],
+            spacing=10,
+            expand=True,
+        )  # fmt: skip
+
+    def refresh(self) -> None:
+        out: list[ft.Control] = [heading("ETA changes", size=16)]
+        etas = self.state.eta_rows()
+        if not etas:
+            out.append(empty("No ETA has moved on your orders."))
+        for e in etas:
+            icon = ft.Icons.TRENDING_UP if e.later else ft.Icons.TRENDING_DOWN
+            tint = ft.Colors.RED if e.later else ft.Colors.GREEN
+            out.append(
+                card(
+                    ft.Row(
+                        [
+                            ft.Icon(icon, color=tint),
+                            ft.Column(
+                                [
+                                    ft.Text(
+                                        e.text,
+                                        size=14,
+                                        weight=ft.FontWeight.W_400
+                                        if e.seen
+                                        else ft.FontWeight.BOLD,
+                                    ),
+                                    muted(f"{e.detail} · {e.when}" + ("" if e.seen else " · new")),
+                                ],
+                                spacing=2,
+                                expand=True,
+                            ),
+                            icon_button(
+                                ft.Icons.CHEVRON_RIGHT,
+                                f"Open the order of {e.text}",
+                                lambda _e, oid=e.order_id: self.nav.go("order", oid),
+                            ),
+                        ]
+                    ),
+                    on_click=lambda _e, oid=e.order_id: self.nav.go("order", oid),
+                )
+            )
+        self.seen.visible = any(not e.seen for e in etas)
+        out.append(heading("Conflicts on account data", size=16))
+        conflicts = self.state.conflict_rows()
+        if not conflicts:
+            out.append(empty("No conflicting edits."))
+        for c in conflicts:
+            out.append(
+                card(
+                    ft.Column(
+                        [
+                            ft.Text(c.title, size=14, weight=ft.FontWeight.BOLD),
+                            ft.Row(
+                                [
+                                    ft.Column(
+                                        [muted("Kept (later edit)"), ft.Text(c.kept)], expand=True
+                                    ),
+                                    ft.Column([muted("Lost"), ft.Text(c.lost)], expand=True),
+                                ]
+                            ),
+                            ft.Row(
+                                [
+                                    muted(c.when),
+                                    ft.TextButton(
+                                        "Got it",
+                                        tooltip=f"Dismiss the conflict on {c.title}",
+                                        on_click=lambda _e, cid=c.id: self._resolve(cid),
+                                    ),
+                                ],
+                                alignment=ft.MainAxisAlignment.SPACE_BETWEEN,
+                            ),
+                        ],
+                        spacing=4,
+                    )
+                )
+            )
+        self.list.controls = out
+
+    def _seen(self, _e: ft.ControlEvent) -> None:
+        self.state.mark_all_seen()
+        self.refresh()
+        self.nav.changed()
+
+    def _resolve(self, conflict_id: str) -> None:
+        self.state.resolve(conflict_id)
+        self.refresh()
+        refresh(self.control)
+        self.nav.changed()

@@ -1,0 +1,143 @@
+"""The dashboard: the six metrics with 12-week trends as the server computes them (one checked
+against the database directly), the most backordered items, accounts most affected, low stock,
+the period choice, and the metrics table as CSV."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+from datetime import timedelta
+
+from sqlmodel import select
+
+from app.ui.console.dashboard import DashboardState
+from app.ui.console.export import exports_dir
+from sync.server.models import Order, OrderLine
+from tests.integration.conftest import days, sign_in
+
+
+async def history(server, http, world):
+    """Three accounts; B is short. Day 0: an in-stock order. Day 1: two backordered orders of
+    account 2 (one then cancelled) and one of account 3."""
+    world.user("rep1")
+    a1, a2, a3 = (world.account("rep1") for _ in range(3))
+    world.product("A", 100)
+    world.product("B", 1)
+    world.receipt("B", 20, days(9))
+    rep = await sign_in(http, "rep1")
+    await rep.order(a1, ("A", 2))
+    server.clock.advance(days=1)
+    cancelled = await rep.order(a2, ("B", 3), ("A", 1))
+    await rep.order(a2, ("B", 2))
+    await rep.order(a3, ("B", 1), ("A", 5))
+    await rep.push({"name": "cancel_order", "order_id": cancelled["order_id"]})
+    return a2, a3
+
+
+def backorder_rate_from_the_database(server, start, end) -> tuple[int, int]:
+    """(orders with a backordered line, orders) committed in [start, end), straight from SQL."""
+    with server.db.session() as s:
+        orders = s.exec(select(Order)).all()
+        lines = s.exec(select(OrderLine)).all()
+    tz = server.clock.tz
+    picked = {o.id for o in orders if start <= o.committed_at.astimezone(tz).date() < end}
+    short = {li.order_id for li in lines if li.order_id in picked and li.backordered > 0}
+    return len(short), len(picked)
+
+
+async def test_cards_trends_and_rankings(server, http, world, session):
+    a2, a3 = await history(server, http, world)
+    board = DashboardState(session)
+    assert await board.load()
+    assert board.period == "28d" and board.period_text == "5 Feb 2025 – 4 Mar 2025"
+    cards = {c.key: c for c in board.cards}
+    assert list(cards) == ["backorder_rate", "avg_fulfilment_days", "cancellation_rate",
+                           "line_fill_rate", "unit_fill_rate", "promise_accuracy"]  # fmt: skip
+    short, total = backorder_rate_from_the_database(server, board.start, board.end)
+    assert (short, total) == (3, 4)
+    rate = cards["backorder_rate"]
+    assert rate.value == short / total and rate.value_text == "75.0%"
+    assert rate.detail == "3 of 4 orders"
+    assert rate.words == "Backorder rate: 75.0% (3 of 4 orders)"
+    assert cards["cancellation_rate"].detail == "1 of 3 cancelled"
+    assert cards["line_fill_rate"].detail == "3 of 6 lines"
+    assert cards["avg_fulfilment_days"].value_text == "no data"  # nothing filled yet
+    assert len(rate.trend) == 12 and rate.trend[-1] == (days(0), 0.75)
+    assert rate.trend[0][1] is None  # an empty week has no rate, not 0 %
+    assert [i.sku for i in board.items] == ["B"]
+    assert board.items[0].text == "B: 3 of 3 lines backordered, 5 of 6 units"  # 1 was on hand
+
+    assert await board.load_accounts()
+    assert [(a.account_id, a.backordered_orders, a.cancelled) for a in board.accounts] == [
+        (a2, 2, 1),
+        (a3, 1, 0),
+    ]
+    assert board.accounts[0].text == f"Account 2 (#{a2}): 2 backordered orders, 1 cancelled · 60.00"
+    assert board.accounts_note == "From 3 backordered orders in the period."
+
+
+async def test_low_stock_shows_reorder_point_and_safety_stock(server, http, world, session):
+    await history(server, http, world)
+    world.product("C", 2)  # 2 on hand, nothing coming, 12 ordered
+    rep = await sign_in(http, "rep1")
+    await rep.order(world.account("rep1"), ("C", 12))
+    server.clock.advance(days=1)  # yesterday's demand counts
+    board = DashboardState(session)
+    assert await board.load_low_stock()
+    low = {r.sku: r for r in board.low}
+    assert "C" in low and board.low_total == len(board.low)
+    c = low["C"]
+    assert (c.free_now, c.inbound, c.backordered, c.projected_free) == (0, 0, 10, -10)
+    assert c.safety_stock <= c.reorder_point and c.suggested >= 10
+    assert c.text == (
+        f"C Product C (warehouse 1): projected -10 vs reorder point {c.reorder_point:,} "
+        f"(safety stock {c.safety_stock:,}) · order {c.suggested:,}"
+    )
+
+
+async def test_periods_and_the_metrics_csv(server, http, world, session):
+    await history(server, http, world)
+    board = DashboardState(session)
+    board.set_period("7d")
+    await board.load()
+    assert board.end - board.start == timedelta(days=7)
+    assert board.set_custom("2025-03-04", "2025-03-03") == (
+        "To: the last day must not be before the first"
+    )
+    assert board.set_custom("", "2025-03-03") == "From and To: enter both days of the period"
+    assert board.set_custom("2025-03-04", "2025-03-04") == ""
+    await board.load()
+    assert board.period_text == "4 Mar 2025 – 4 Mar 2025"
+    assert {c.key: c.detail for c in board.cards}["backorder_rate"] == "3 of 3 orders"
+
+    path = board.export_csv(exports_dir())
+    with path.open(newline="") as f:
+        rows = list(csv.reader(f))
+    assert rows[0][:5] == ["metric", "period_start", "period_end_exclusive", "value", "basis"]
+    assert len(rows[0]) == 5 + 12 and rows[0][-1] == "2025-03-03"
+    by_key = {r[0]: r for r in rows[1:]}
+    assert by_key["backorder_rate"][1:5] == ["2025-03-04", "2025-03-05", "1", "3 of 3 orders"]
+    assert by_key["backorder_rate"][-1] == "0.75" and by_key["backorder_rate"][5] == ""
+    assert by_key["avg_fulfilment_days"][3] == ""
+
+
+async def test_an_unreachable_server_is_said(server, http, world, session, line):
+    await history(server, http, world)
+    board = DashboardState(session)
+    line.mode = "down"
+    assert not await board.load()
+    assert board.error.startswith("Could not load the dashboard: cannot reach the server")
+    assert not await board.load_low_stock()
+    assert board.low_note.startswith("Could not load the low-stock items: cannot reach")
+
+
+async def test_the_newest_period_wins_when_loads_overlap(server, http, world, session, line):
+    await history(server, http, world)
+    board = DashboardState(session)
+    line.slow = "start=2025-02-05"  # the 28-day period answers last
+    first = asyncio.create_task(board.load())
+    await asyncio.sleep(0.05)
+    board.set_period("7d")
+    await asyncio.gather(first, board.load())
+    assert board.end - board.start == timedelta(days=7)
+    assert board.period_text == "26 Feb 2025 – 4 Mar 2025"

@@ -1,0 +1,96 @@
+"""Orders by state and one order with promise and verdict side by side, against a real store."""
+
+from __future__ import annotations
+
+from app.store import OrderState
+from app.ui.state.accounts import AccountsState
+from app.ui.state.orders import OrdersState
+from tests.unit.ui.conftest import line_data, verdict
+
+LATER = [
+    line_data(1, "CF-200", 10, label="backordered", allocated=0, waiting=10, backordered=10,
+              eta="2025-03-19", eta_kind="confirmed"),
+]  # fmt: skip
+
+
+def test_a_placed_order_waits_in_the_outbox(shop, placed):
+    state = OrdersState(shop)
+    assert state.first_tab_with_orders() is OrderState.PENDING
+    (row,) = state.rows(OrderState.PENDING)
+    assert (row.account, row.state_text, row.total, row.lines) == (
+        "Cafe Roma", "Pending in outbox", "125.00", 1
+    )  # fmt: skip
+    screen = state.screen(placed)
+    (line,) = screen.lines
+    assert line.promised == "6 now, 4 on backorder, ETA 12 Mar"
+    assert line.confirmed == "waiting for the server"
+    assert not line.differs and not screen.can_acknowledge and screen.can_cancel
+
+
+def test_a_verdict_that_differs_shows_beside_the_promise_until_acknowledged(shop, placed):
+    diffs = ["line 1 (CF-200): fewer units now, promised 6, available 0"]
+    verdict(shop, placed, outcome="backordered", differences=diffs, needs_attention=True,
+            lines=LATER)  # fmt: skip
+    state = OrdersState(shop)
+    assert state.counts()[OrderState.NEEDS_ATTENTION] == 1
+    screen = state.screen(placed)
+    assert screen.state_text == "Needs attention" and screen.can_acknowledge
+    assert screen.differences == tuple(diffs)
+    (line,) = screen.lines
+    assert (line.promised, line.confirmed, line.differs) == (
+        "6 now, 4 on backorder, ETA 12 Mar",
+        "10 on backorder, ETA 19 Mar",
+        True,
+    )
+    assert state.acknowledge(placed)
+    assert state.message.startswith("Acknowledged")
+    assert state.screen(placed).state is OrderState.BACKORDERED
+    assert state.counts()[OrderState.NEEDS_ATTENTION] == 0
+
+
+def test_cancel_a_line_or_the_order_goes_to_the_outbox(shop, placed):
+    verdict(shop, placed, outcome="backordered", differences=[], needs_attention=False,
+            lines=LATER)  # fmt: skip
+    state = OrdersState(shop)
+    assert state.cancel_line(placed, "1")
+    assert state.message == "Cancelling line 1: sent at the next sync"
+    (line,) = state.screen(placed).lines
+    assert line.status == "cancel requested" and not line.can_cancel
+    assert not state.cancel_line(placed, "1")
+    assert state.error and "already requested" in state.message
+    assert state.cancel_order(placed)
+    screen = state.screen(placed)
+    assert screen.cancel_requested and not screen.can_cancel
+
+
+def test_the_account_page_shows_open_orders_backorders_and_the_attention_banner(shop, placed):
+    accounts = AccountsState(shop)
+    page = accounts.page("A1")
+    assert [o.state_text for o in page.orders] == ["Pending in outbox"]
+    assert page.banner is None and page.backorders == ()
+    verdict(shop, placed, outcome="backordered", differences=["line 1 (CF-200): later"],
+            needs_attention=True, lines=LATER)  # fmt: skip
+    page = accounts.page("A1")
+    assert page.banner is not None and page.banner.startswith("1 order needs your attention")
+    assert page.attention == (placed,)
+    assert [b.text for b in page.backorders] == ["Robusta Ground 500g × 10 waiting, ETA 19 Mar"]
+    OrdersState(shop).acknowledge(placed)
+    verdict(shop, placed, "fulfilled", version=2, differences=[], needs_attention=False)
+    assert accounts.page("A1").orders == ()  # shipped: no longer open
+
+
+def test_accounts_list_with_tier_hold_delivery_days_and_search(shop):
+    accounts = AccountsState(shop)
+    rows = {r.name: r for r in accounts.rows()}
+    roma, norte = rows["Cafe Roma"], rows["Bistro Norte"]
+    assert (roma.tier, roma.delivery, roma.credit_hold) == (
+        "Tier 1",
+        "Delivery Mon, Wed, Fri",
+        False,
+    )
+    assert (norte.tier, norte.delivery, norte.credit_hold) == ("Tier 3", "Delivery any day", True)
+    accounts.query = "roma"
+    assert [r.name for r in accounts.rows()] == ["Cafe Roma"]
+    assert accounts.choose("A1") and accounts.message == "Taking orders for Cafe Roma"
+    assert [r.chosen for r in accounts.rows()] == [True]
+    assert not accounts.choose("A9") and "no account 'A9'" in accounts.message

@@ -1,0 +1,106 @@
+"""Updates (ETA moves, conflicts), the sync bar's words, the sign-in form and service."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.store import CartService, record_sync, save_sign_in
+from app.ui.state.signin import SignInForm
+from app.ui.state.syncbar import progress_of, sync_bar
+from app.ui.state.updates import UpdatesState
+from app.ui.sync_service import SignInFailed, SyncService
+from sync.engine import SyncProgress
+from tests.unit.ui.conftest import NOW, change, load, verdict
+
+
+def test_eta_moves_read_product_account_and_dates(shop, placed, clock):
+    verdict(shop, placed, outcome="backordered")
+    load(shop, [change("eta_change", "E1", order_id=placed, line_no=1, sku="CF-200",
+                       old="2025-03-12", old_kind="confirmed", new="2025-03-19",
+                       new_kind="confirmed", at=NOW.isoformat())])  # fmt: skip
+    clock.advance(hours=2)
+    state = UpdatesState(shop)
+    (row,) = state.eta_rows()
+    assert row.text == "Robusta Ground 500g for Cafe Roma: 12 Mar -> 19 Mar"
+    assert row.detail == "ETA moved from 12 Mar to 19 Mar"
+    assert (row.later, row.seen, row.when) == (True, False, "2 h ago")
+    assert state.unseen() == 1
+    assert state.mark_all_seen() == 1
+    assert state.eta_rows()[0].seen and state.unseen() == 0
+
+
+def test_conflicts_show_both_values(shop):
+    load(shop, [change("conflict", "C1", entity="account", key="A1", field="contact_phone",
+                       winner_value="+39 06 1234", loser_value="+39 06 9999",
+                       at=NOW.isoformat())])  # fmt: skip
+    state = UpdatesState(shop)
+    (row,) = state.conflict_rows()
+    assert (row.title, row.kept, row.lost) == ("Phone of Cafe Roma", "+39 06 1234", "+39 06 9999")
+    state.resolve("C1")
+    assert state.conflict_rows() == []
+
+
+def test_the_sync_bar_says_when_what_and_why(shop, clock):
+    view = sync_bar(shop, online=False)
+    assert (view.status, view.last_sync, view.pending) == (
+        "Offline", "Last sync just now", "Nothing waiting to send"
+    )  # fmt: skip
+    cart = CartService(shop)
+    cart.set_account("A1")
+    cart.add("CF-100", 1)
+    cart.place()
+    clock.advance(minutes=25)
+    with shop.write() as session:
+        record_sync(
+            session, at=shop.now(), error="cannot reach the server at http://x (ConnectError)"
+        )
+    clock.advance(hours=2)
+    view = sync_bar(shop, online=False)
+    assert view.last_sync == "Last sync 2 h ago"
+    assert view.pending == "1 change waiting, oldest 2 h" and view.pending_count == 1
+    assert view.error == "cannot reach the server at http://x (ConnectError)"
+    with shop.write() as session:
+        record_sync(session, at=shop.now())
+    assert sync_bar(shop, online=True).error is None
+
+
+def test_progress_shows_how_far_a_first_download_is():
+    share, words = progress_of(
+        SyncProgress("snapshot", 12_000, None, "downloading stock: 12000 records")
+    )
+    assert share == pytest.approx(3 / 8)
+    assert words == "First download: stock (4 of 8), 12,000 records"
+    assert progress_of(SyncProgress("push", 1, 4)) == (0.25, "Sending orders: 1 of 4")
+    assert progress_of(SyncProgress("pull", 50, None, "50 update(s) received")) == (
+        None, "Receiving updates: 50 update(s) received"
+    )  # fmt: skip
+
+
+def test_sign_in_form_says_what_is_missing(store):
+    form = SignInForm.for_store(store, "http://127.0.0.1:8765")
+    assert form.server_url == "http://127.0.0.1:8765" and form.username == ""
+    assert form.problem() == "enter your user name"
+    form.username, form.server_url = "rep1", "server:8765"
+    assert form.problem() == "the server address starts with http:// or https://"
+    form.server_url = "http://server:8765"
+    assert form.problem() == "enter your password"
+    form.password = "demo"
+    assert form.problem() is None
+    with store.write() as session:
+        save_sign_in(session, server_url="http://10.0.0.2:8765", user_name="rep2", token="t",
+                     role="rep")  # fmt: skip
+    again = SignInForm.for_store(store, "http://127.0.0.1:8765")
+    assert (again.server_url, again.username) == ("http://10.0.0.2:8765", "rep2")
+
+
+def test_signing_in_to_a_server_that_is_not_there_says_so(store):
+    sync = SyncService(store, device_name="test")
+    try:
+        with pytest.raises(SignInFailed, match=r"cannot reach the server at http://127\.0\.0\.1:9"):
+            sync.sign_in("http://127.0.0.1:9", "rep1", "demo").result(timeout=30)
+        with pytest.raises(SignInFailed, match="starts with http"):
+            sync.sign_in("127.0.0.1:9", "rep1", "demo").result(timeout=5)
+        outcome = sync.sync().result(timeout=30)  # never signed in: an outcome, not a crash
+        assert not outcome.ok and "sign in" in (outcome.error or "")
+    finally:
+        sync.close()
