@@ -23,7 +23,7 @@ PERIODS: tuple[tuple[str, str, int], ...] = (
     ("52w", "Last 52 weeks", 364),
 )
 ACCOUNT_SCAN_CAP = 5_000  # backordered orders read to rank accounts (the server has no ranking)
-LOW_STOCK_SHOWN = 50
+LOW_STOCK_SHOWN = 25  # the most urgent; the total is said beside them
 
 
 @dataclass(frozen=True, slots=True)

@@ -61,7 +61,7 @@ class Allocated:
 @dataclass(frozen=True, slots=True)
 class Moved:
     order_id: str
-    text: str  # "Cafe Roma · order 1a2b3c4d line 1: ETA moved from 10 Dec to 17 Dec"
+    text: str  # "Cafe Roma · order 1a2b3c4d line 1: ETA from 10 Dec 2025 (...) to 17 Dec ..."
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +98,7 @@ def outcome_view(o: p.AllocationOutcome, *, configured: str) -> OutcomeView:
                 a.line_no,
                 a.quantity,
                 f"{a.account_name} ({a.rep_name}) · order {fmt.short_id(a.order_id)} "
-                f"line {a.line_no}: {a.quantity:,} units"
+                f"line {a.line_no}: {fmt.count(a.quantity, 'unit')}"
                 + (", fills the line" if a.fills_line else ", part of the line"),
             )
             for a in o.allocations

@@ -175,11 +175,13 @@ class DashboardScreen:
                     data_row_max_height=34,
                 )
             ]  # fmt: skip
+        body: list[ft.Control] = (
+            rows if self.host.phone else [ft.Row(rows, scroll=ft.ScrollMode.AUTO)]
+        )
         more = s.low_total - len(s.low)
         if more > 0:
-            rows.append(muted(f"and {more:,} more (the most urgent are shown)"))
-        return card(section(title, ft.Row(rows, scroll=ft.ScrollMode.AUTO) if not self.host.phone
-                            else ft.Column(rows, spacing=4)))  # fmt: skip
+            body.append(muted(f"and {more:,} more (the most urgent are shown)"))
+        return card(section(title, *body))
 
     # -- actions --------------------------------------------------------------------------
 
@@ -216,5 +218,9 @@ class DashboardScreen:
         if self.state.report is None:
             self.host.toast("Nothing to export yet: the dashboard has not loaded", error=True)
             return
-        path = self.state.export_csv(exports_dir())
+        try:
+            path = self.state.export_csv(exports_dir())
+        except OSError as problem:  # the folder is not writable, the disk is full
+            self.host.toast(f"Nothing exported: {problem}", error=True)
+            return
         await self.host.offer_file(path, "Metrics table")

@@ -227,19 +227,18 @@ class OrderScreen:
     async def _decide(self, action: Action) -> None:
         self.busy.visible = True
         refresh(self.busy)
+        # The outcome shows in the decision card (a banner), where the eyes are.
         ok = await self.state.decide(action, self.note.value or "")
         self.busy.visible = False
         if ok:
             self.note.value = ""
         self.draw()
         refresh(self.control)
-        self.host.toast(self.state.message, error=not ok)
 
     async def _retry(self, _e: object = None) -> None:
-        ok = await self.state.retry()
+        await self.state.retry()
         self.draw()
         refresh(self.control)
-        self.host.toast(self.state.message, error=not ok)
 
     def _drop(self, _e: object = None) -> None:
         self.state.drop_unsent()

@@ -246,7 +246,7 @@ class QueueScreen:
         refresh(self.busy)
         try:
             path = await self.state.export_csv(exports_dir())
-        except SupervisorError as problem:
+        except (SupervisorError, OSError) as problem:  # OSError: the folder is not writable
             self.host.toast(f"Nothing exported: {problem}", error=True)
             return
         finally:

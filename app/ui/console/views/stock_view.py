@@ -144,7 +144,19 @@ class IncomingScreen:
         return card(
             ft.Column(
                 [
-                    ft.Text(f"#{r.id} · {r.remaining:,} x {r.sku}", weight=ft.FontWeight.W_600),
+                    ft.Row(
+                        [
+                            *(
+                                [ft.Icon(ft.Icons.CHECK_CIRCLE, size=16, color=ft.Colors.PRIMARY)]
+                                if picked
+                                else []
+                            ),
+                            ft.Text(
+                                f"#{r.id} · {r.remaining:,} x {r.sku}", weight=ft.FontWeight.W_600
+                            ),
+                        ],
+                        spacing=6,
+                    ),
                     muted(f"{r.warehouse} · expected {r.expected} ({r.kind}) · {waiting}"),
                 ],
                 spacing=2,
@@ -284,12 +296,10 @@ class IncomingScreen:
     async def _run(self, work: Awaitable[bool]) -> None:
         self.busy.visible = True
         refresh(self.busy)
-        ok = await work
+        await work  # the outcome shows in the banner above the screen
         self.busy.visible = False
         self.draw()
         refresh(self.control)
-        if self.state.message:
-            self.host.toast(self.state.message, error=not ok)
 
     async def load(self) -> None:
         self.busy.visible = True

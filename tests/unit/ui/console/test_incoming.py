@@ -62,7 +62,7 @@ async def test_preview_side_by_side_then_commit(server, http, world, session):
     assert [(a.order_id, a.quantity) for a in view.fifo.allocations] == [(early, 4), (late, 1)]
     assert [(a.order_id, a.quantity) for a in view.priority.allocations] == [(late, 4), (early, 1)]
     assert view.fifo.allocations[0].text.endswith("line 1: 4 units, fills the line")
-    assert view.fifo.allocations[1].text.endswith("line 1: 1 units, part of the line")
+    assert view.fifo.allocations[1].text.endswith("line 1: 1 unit, part of the line")
     assert view.fifo.summary == "2 lines get 5 units · 1 ETA moves · 0 units left as free stock"
     assert [m.order_id for m in view.fifo.moves] == [late]
     assert view.fifo.moves[0].text.endswith(
