@@ -137,6 +137,8 @@ class SyncService:
         return self._call(self._sync(full))
 
     async def _sync(self, full: bool) -> CycleOutcome:
+        if self._role() == "supervisor":  # the console works online; it keeps no device cache
+            return CycleOutcome(True, None)
         if not self._busy.acquire(blocking=False):
             return CycleOutcome(False, "already syncing")
         self.running = True
@@ -182,6 +184,10 @@ class SyncService:
     def _signed_in(self) -> bool:
         with self.store.read() as session:
             return sync_state(session).signed_in
+
+    def _role(self) -> str | None:
+        with self.store.read() as session:
+            return sync_state(session).role
 
     def close(self) -> None:
         async def _close() -> None:

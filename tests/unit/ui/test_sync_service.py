@@ -66,3 +66,13 @@ def test_sign_in_download_place_and_send(device):
     assert second.ok and second.pushed == 1
     assert Orders(store).get(order_id).summary.state is not OrderState.PENDING
     assert sync_bar(store, online=True).pending == "Nothing waiting to send"
+
+
+def test_a_supervisor_device_downloads_no_rep_cache(device):
+    # The console works online against the server; a supervisor's device must not pull every
+    # rep's orders into a local cache it never reads.
+    store, sync = device
+    assert sync.sign_in("http://central", "super", "demo").result(timeout=30) == "super"
+    outcome = sync.sync().result(timeout=60)
+    assert (outcome.ok, outcome.snapshot_records, outcome.pulled) == (True, 0, 0)
+    assert Accounts(store).list_accounts() == []
