@@ -18,6 +18,7 @@ from sync.server.db import Database, make_engine
 from sync.server.limits import BodyLimit
 from sync.server.migrate import upgrade
 from sync.server.routes import auth, supervisor, sync, warehouse
+from sync.server.services.prefetch import Prefetcher
 from sync.server.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -59,8 +60,9 @@ def create_app(
     app.state.settings = settings
     app.state.db = db
     app.state.clock = clock or SystemClock(settings.timezone)
+    app.state.prefetch = Prefetcher(db, enabled=settings.snapshot_prefetch)
     errors.install(app)
-    app.add_middleware(GZipMiddleware, minimum_size=1000)
+    app.add_middleware(GZipMiddleware, minimum_size=1000, compresslevel=settings.gzip_level)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
 
     @app.get("/health", tags=["meta"])

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from sync import protocol as p
 from sync.server.deps import ClockDep, CurrentUser, DbDep, ProtocolChecked, SessionDep, SettingsDep
 from sync.server.services import feed
 from sync.server.services.info import server_info
+from sync.server.services.prefetch import Key, Prefetcher
 from sync.server.services.push import Pusher
 
 router = APIRouter(prefix="/sync", tags=["sync"], dependencies=[ProtocolChecked])
@@ -47,8 +48,10 @@ def pull(
     session: SessionDep,
     cursor: Annotated[int, Query(ge=0, le=2**62, description="the last seq applied")] = 0,
     limit: Annotated[int, Query(ge=1, le=p.MAX_PAGE)] = 500,
-) -> Any:
-    return feed.pull(session, who, cursor, limit)
+) -> Response:
+    # The page is built as JSON text in the shape of p.PullPage (see feed.py): returned as is,
+    # FastAPI neither validates nor serialises it again.
+    return Response(feed.pull_json(session, who, cursor, limit), media_type="application/json")
 
 
 @router.get(
@@ -57,10 +60,27 @@ def pull(
     responses={422: {"description": "unknown section or a malformed `after`"}},
 )
 def snapshot(
+    request: Request,
     who: CurrentUser,
     session: SessionDep,
+    settings: SettingsDep,
     section: p.SnapshotSection,
     after: Annotated[str | None, Query(max_length=100)] = None,
     limit: Annotated[int, Query(ge=1, le=p.MAX_PAGE)] = 1000,
-) -> Any:
-    return feed.snapshot(session, who, section, after, limit)
+) -> Response:
+    # Built as JSON text in the shape of p.SnapshotPage (see feed.py), often ahead of the
+    # request while the device wrote the previous page (see prefetch.py).
+    prefetch: Prefetcher = request.app.state.prefetch
+    gzip_ok = "gzip" in request.headers.get("accept-encoding", "")
+    key = Key(section, after, limit, settings.gzip_level if gzip_ok else None)
+    served = prefetch.take(session, who, key)
+    if served is not None:
+        page, headers = served.page, {"Vary": "Accept-Encoding"}
+        if served.gzipped:
+            headers["Content-Encoding"] = "gzip"
+        response = Response(served.body, media_type="application/json", headers=headers)
+    else:
+        page = feed.snapshot_page(session, who, section, after, limit)
+        response = Response(page.body, media_type="application/json")
+    prefetch.offer(who, page, limit, key.gzip_level)
+    return response

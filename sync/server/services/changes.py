@@ -19,6 +19,7 @@ from sqlalchemy import insert, text
 from sqlmodel import Session, select
 
 from sync.server.context import Tx
+from sync.server.fastsql import Fast
 from sync.server.models import (
     Account,
     ChangeRow,
@@ -35,6 +36,8 @@ from sync.server.models import (
 from sync.server.services import publish as pub
 
 CHANGE_LOCK_KEY = 0x46534348  # any constant shared by all writers ("FSCH")
+_ADVISORY_LOCK = Fast(text("SELECT pg_advisory_xact_lock(:key)"))
+_INSERT_CHANGES = Fast(insert(ChangeRow.__table__))  # type: ignore[attr-defined]
 
 
 def append_changes(
@@ -44,9 +47,10 @@ def append_changes(
     the test that shows what goes wrong without the lock."""
     if not rows:
         return
+    conn = session.connection()
     if is_postgres and guard:
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHANGE_LOCK_KEY})
-    session.execute(insert(ChangeRow.__table__), list(rows))  # type: ignore[attr-defined]
+        _ADVISORY_LOCK.run(conn, {"key": CHANGE_LOCK_KEY})
+    _INSERT_CHANGES.run(conn, list(rows))
 
 
 def publish(tx: Tx) -> int:

@@ -32,6 +32,7 @@ from app.domain.model import (
 from app.domain.plans import plan_order
 from sync import protocol as p
 from sync.server.context import Principal, Tx
+from sync.server.fastsql import Fast
 from sync.server.models import Account, Order, OrderEvent, OrderLine, Product, Shipment, Stock
 from sync.server.models import Warehouse as WarehouseTable
 from sync.server.services import publish as pub
@@ -85,6 +86,14 @@ _RESERVE = (
 )
 _INSERT_SHIPMENTS = insert(Shipment.__table__).returning(_SH.id, _SH.status, _SH.planned_date)  # type: ignore[attr-defined]
 _INSERT_EVENT = insert(OrderEvent.__table__)  # type: ignore[attr-defined]
+# ... and run on the DBAPI cursor (see sync/server/fastsql.py).
+_ACCOUNT_F = Fast(_ACCOUNT)
+_PRODUCTS_F = Fast(_PRODUCTS)
+_INSERT_ORDER_F = Fast(_INSERT_ORDER)
+_INSERT_LINES_F = Fast(_INSERT_LINES)
+_RESERVE_F = Fast(_RESERVE)
+_INSERT_SHIPMENTS_F = Fast(_INSERT_SHIPMENTS)
+_INSERT_EVENT_F = Fast(_INSERT_EVENT)
 
 
 @dataclass
@@ -125,10 +134,10 @@ _LINE_COLUMNS = tuple(f for f in NewLine.__dataclass_fields__ if f != "id")
 
 
 def place_order(tx: Tx, who: Principal, m: p.PlaceOrder) -> p.MutationResult:
-    s = tx.session
-    account = s.execute(_ACCOUNT, {"order_id": m.order_id, "account_id": m.account_id}).first()
+    s = tx.core()
+    account = _ACCOUNT_F.first(s, {"order_id": m.order_id, "account_id": m.account_id})
     if (account is not None and account.seen) or (account is None and _exists(tx, m.order_id)):
-        existing = s.get(Order, m.order_id)
+        existing = tx.session.get(Order, m.order_id)
         if existing.rep_id != who.user_id:
             raise Refusal(f"order_id {m.order_id}: this id is already used by another order")
         return _result(m, verdict_of(tx, existing))  # the same order sent again: same answer
@@ -138,7 +147,7 @@ def place_order(tx: Tx, who: Principal, m: p.PlaceOrder) -> p.MutationResult:
     if account.credit_hold:
         raise Refusal(f"account {account.name} is on credit hold: call the office before ordering")
     skus = [line.sku for line in m.lines]
-    products = {r.sku: r for r in s.execute(_PRODUCTS, {"skus": skus})}
+    products = {r.sku: r for r in _PRODUCTS_F.run(s, {"skus": skus})}
     for index, line in enumerate(m.lines):
         if line.sku not in products:
             raise Refusal(f"lines[{index}].sku: no product {line.sku!r} in the catalog")
@@ -228,7 +237,7 @@ def place_order(tx: Tx, who: Principal, m: p.PlaceOrder) -> p.MutationResult:
 
 
 def _exists(tx: Tx, order_id: uuid.UUID) -> bool:
-    return tx.session.execute(_ORDER_EXISTS, {"order_id": order_id}).first() is not None
+    return tx.core().execute(_ORDER_EXISTS, {"order_id": order_id}).first() is not None
 
 
 def _policy(m: p.PlaceOrder, account: Any) -> ShipmentPolicy:
@@ -249,9 +258,9 @@ def _write(
 ) -> None:
     """Insert the order, its lines and shipments, reserve the stock, and queue the change rows
     (stock rows, queue entries, the order) for the change log."""
-    s = tx.session
-    s.execute(_INSERT_ORDER, vars(order))
-    ids = dict(s.execute(_INSERT_LINES, [line.row() for line in lines]).all())
+    s = tx.core()
+    _INSERT_ORDER_F.run(s, vars(order))
+    ids = dict(_INSERT_LINES_F.run(s, [line.row() for line in lines]))
     for line in lines:
         line.id = ids[line.line_no]
     taken: dict[str, int] = {}
@@ -260,8 +269,8 @@ def _write(
     for sku, units in taken.items():
         stock[sku].reserved += units
     if taken:
-        s.execute(
-            _RESERVE,
+        _RESERVE_F.run(
+            s,
             [
                 {"b_sku": sku, "b_wh": order.warehouse_id, "b_reserved": stock[sku].reserved}
                 for sku in taken
@@ -279,7 +288,7 @@ def _write(
             }
             for st, day, items in shipments
         ]
-        made = s.execute(_INSERT_SHIPMENTS, params).all()
+        made = _INSERT_SHIPMENTS_F.run(s, params)
         made_ids = {(st, day): new_id for new_id, st, day in made}
         rows = [
             SimpleNamespace(
@@ -287,8 +296,8 @@ def _write(
             )
             for st, day, items in shipments
         ]
-    s.execute(
-        _INSERT_EVENT,
+    _INSERT_EVENT_F.run(
+        s,
         {
             "order_id": order.id,
             "at": tx.now,

@@ -1,30 +1,47 @@
 """The change log, read side: pull pages after a cursor, and full snapshot pages, both scoped to
-the caller (their accounts and orders; catalog, stock, receipts and the anonymised queue are
-everyone's)."""
+the caller (their accounts and orders; the catalog is everyone's; stock, receipts and the
+anonymised demand queue are those of the warehouses the caller's accounts are served from).
+
+This is the read path of every device's sync, so a page is built as JSON text directly, in the
+shape of sync.protocol's PullPage / SnapshotPage and its *Public records, without an ORM object
+or a pydantic model per record:
+
+- the big sections (products, stock, receipts) and pull pages have the database build each
+  record's JSON (SQLite `json_object`, PostgreSQL `json_build_object`), and Python only joins
+  the texts;
+- the small or nested sections (warehouses, suppliers, accounts, orders, queue) are built from
+  SQLAlchemy Core rows as plain dicts and encoded once with pydantic_core.to_json, which writes
+  dates, datetimes and UUIDs exactly as the pydantic models do.
+
+Pages are keyset-paged on an indexed key (primary keys, `after` = the last key sent), never
+OFFSET. tests/integration/test_feed_fast.py checks every section's output against the protocol
+models and against the record converters of publish.py (the slow path they replace).
+"""
 
 from __future__ import annotations
 
+import json
+import re
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
-from sqlalchemy import or_, tuple_
-from sqlmodel import Session, col, select
+from pydantic_core import to_json
+from sqlalchemy import bindparam, select, text
+from sqlmodel import Session
 
 from sync import protocol as p
 from sync.server.context import Principal
 from sync.server.models import (
     Account,
-    ChangeRow,
     Order,
     OrderLine,
-    Product,
-    ScheduledReceipt,
-    Stock,
+    Shipment,
     Supplier,
     Warehouse,
 )
-from sync.server.services import publish as pub
 from sync.server.services.changes import latest_seq
 
 
@@ -36,144 +53,589 @@ class CursorAhead(Exception):
     """The device's cursor is beyond anything this server has: it must resync from a snapshot."""
 
 
-def pull(session: Session, who: Principal, cursor: int, limit: int) -> dict[str, Any]:
-    # Read the high-water mark first: every seq up to it is committed (see changes.py), so
-    # everything in (cursor, high] is final and the cursor may move to `high`.
-    high = latest_seq(session)
-    if cursor > high:
-        raise CursorAhead(f"cursor {cursor} is ahead of the server's latest change {high}")
-    query = select(ChangeRow).where(ChangeRow.seq > cursor, ChangeRow.seq <= high)
-    if not who.is_supervisor:
-        query = query.where(or_(col(ChangeRow.rep_id).is_(None), ChangeRow.rep_id == who.user_id))
-    rows = session.exec(query.order_by(ChangeRow.seq).limit(limit + 1)).all()
-    has_more = len(rows) > limit
-    rows = rows[:limit]
-    return {
-        "changes": [
-            {"seq": r.seq, "entity": r.entity, "key": r.key, "op": r.op, "data": r.data}
+# ------------------------------------------------------------------------------------------
+# JSON built by the database
+# ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Col:
+    """One field of a record built in SQL: its JSON name, its SQL expression, and how the
+    value is written (plain, a boolean stored as 0/1 on SQLite, or a JSON list column)."""
+
+    name: str
+    sql: str
+    kind: str = "plain"  # plain | bool | list | json
+
+
+def _value(dialect: str, col: Col) -> str:
+    if dialect == "postgresql":
+        if col.kind == "list":
+            return f"coalesce({col.sql}, '[]'::json)"
+        return col.sql
+    if col.kind == "bool":
+        return f"json(CASE WHEN {col.sql} THEN 'true' ELSE 'false' END)"
+    if col.kind == "list":
+        return f"json(coalesce({col.sql}, '[]'))"
+    if col.kind == "json":
+        return f"json({col.sql})"
+    return col.sql
+
+
+def _object(dialect: str, cols: Sequence[Col]) -> str:
+    fn = "json_build_object" if dialect == "postgresql" else "json_object"
+    return fn + "(" + ", ".join(f"'{c.name}', {_value(dialect, c)}" for c in cols) + ")"
+
+
+def json_object_sql(dialect: str, cols: Sequence[Col]) -> str:
+    """A SQL expression that builds a JSON object of these fields, in this order, as text."""
+    expr = _object(dialect, cols)
+    return f"({expr})::text" if dialect == "postgresql" else expr
+
+
+def _record_sql(dialect: str, entity: str, key_sql: str, data: Sequence[Col]) -> str:
+    """A change record {seq: 0, entity, key, op: upsert, data: {...}} built in SQL, as text."""
+    envelope = (
+        Col("seq", "0"),
+        Col("entity", f"'{entity}'"),
+        Col("key", key_sql),
+        Col("op", "'upsert'"),
+        Col("data", _object(dialect, data)),
+    )
+    return json_object_sql(dialect, envelope)
+
+
+@dataclass(frozen=True)
+class SqlSection:
+    """A snapshot section whose records the database writes as JSON."""
+
+    entity: str
+    table: str
+    key_sql: str  # the record's key, as text
+    order_by: str  # the keyset: an indexed key
+    after_where: str  # the condition "after this key", with :a / :b parameters
+    parse_after: Callable[[str], dict[str, Any]]
+    data: tuple[Col, ...]
+    scoped: bool  # limited to the caller's warehouses
+
+    @cache  # noqa: B019 (a handful of module-level sections, each built once per variant)
+    def statement(self, dialect: str, has_after: bool, warehouses: tuple[int, ...] | None) -> str:
+        """The page query in the driver's own SQL (see `fetch_raw`); `warehouses` (our own
+        integer ids) are written into it."""
+        where = []
+        if has_after:
+            where.append(self.after_where)
+        if warehouses is not None:
+            where.append(f"warehouse_id IN ({', '.join(str(int(w)) for w in warehouses)})")
+        record = _record_sql(dialect, self.entity, self.key_sql, self.data)
+        sql = (
+            f"SELECT {self.key_sql} AS k, {record} AS j FROM {self.table}"
+            + (" WHERE " + " AND ".join(where) if where else "")
+            + f" ORDER BY {self.order_by} LIMIT :limit"
+        )
+        return driver_sql(dialect, sql)
+
+
+def driver_sql(dialect: str, sql: str) -> str:
+    """`:name` parameters as the driver wants them: sqlite3 takes `:name` itself, psycopg
+    `%(name)s`. (Our SQL holds no other colons or percent signs.)"""
+    if dialect == "postgresql":
+        return re.sub(r"(?<![:\w]):(\w+)", r"%(\1)s", sql)
+    return sql
+
+
+def fetch_raw(session: Session, sql: str, params: dict[str, Any]) -> list[Any]:
+    """Rows as the driver returns them (plain tuples), in the session's transaction: for pages
+    of JSON text, SQLAlchemy's Row objects and result processing would cost more than the
+    query."""
+    cursor = session.connection().connection.cursor()
+    try:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+    finally:
+        cursor.close()
+
+
+def _text_after(after: str) -> dict[str, Any]:
+    return {"a": after}
+
+
+def _int_after(after: str) -> dict[str, Any]:
+    return {"a": int(after)}
+
+
+def _stock_after(after: str) -> dict[str, Any]:
+    sku, warehouse_id = after.rsplit("@", 1)
+    return {"a": sku, "b": int(warehouse_id)}
+
+
+PRODUCTS = SqlSection(
+    entity="product",
+    table="product",
+    key_sql="sku",
+    order_by="sku",
+    after_where="sku > :a",
+    parse_after=_text_after,
+    data=(
+        Col("sku", "sku"),
+        Col("name", "name"),
+        Col("brand", "brand"),
+        Col("category", "category"),
+        Col("unit", "unit"),
+        Col("pack_size", "pack_size"),
+        Col("price_cents", "price_cents"),
+        Col("barcode", "barcode"),
+        Col("supplier_id", "supplier_id"),
+        Col("discontinued", "discontinued", "bool"),
+        Col("alternatives", "alternatives", "list"),
+    ),
+    scoped=False,
+)
+STOCK = SqlSection(
+    entity="stock",
+    table="stock",
+    key_sql="sku || '@' || CAST(warehouse_id AS TEXT)",
+    order_by="sku, warehouse_id",  # the primary key
+    after_where="(sku, warehouse_id) > (:a, :b)",
+    parse_after=_stock_after,
+    data=(
+        Col("sku", "sku"),
+        Col("warehouse_id", "warehouse_id"),
+        Col("on_hand", "on_hand"),
+        Col("reserved", "reserved"),
+    ),
+    scoped=True,
+)
+RECEIPTS = SqlSection(
+    entity="receipt",
+    table="scheduled_receipt",
+    key_sql="CAST(id AS TEXT)",
+    order_by="id",
+    after_where="id > :a",
+    parse_after=_int_after,
+    data=(
+        Col("id", "id"),
+        Col("supplier_id", "supplier_id"),
+        Col("sku", "sku"),
+        Col("warehouse_id", "warehouse_id"),
+        Col("quantity", "quantity"),
+        Col("received", "received"),
+        Col("remaining", "quantity - received"),
+        Col("expected", "expected"),
+        Col("kind", "kind"),
+        Col("status", "status"),
+    ),
+    scoped=True,
+)
+
+
+# ------------------------------------------------------------------------------------------
+# JSON built from Core rows (small or nested sections)
+# ------------------------------------------------------------------------------------------
+
+_W = Warehouse.__table__.c  # type: ignore[attr-defined]
+_SU = Supplier.__table__.c  # type: ignore[attr-defined]
+_A = Account.__table__.c  # type: ignore[attr-defined]
+_O = Order.__table__.c  # type: ignore[attr-defined]
+_L = OrderLine.__table__.c  # type: ignore[attr-defined]
+_SH = Shipment.__table__.c  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class Page:
+    """Records of one page: (key, record dict) in key order."""
+
+    rows: list[tuple[str, dict[str, Any]]]
+
+
+def _warehouses(session: Session, _who: Principal, after: str | None, limit: int, _s: Any) -> Page:
+    query = select(_W.id, _W.code, _W.name, _W.handling_days)
+    if after is not None:
+        query = query.where(_W.id > int(after))
+    rows = session.execute(query.order_by(_W.id).limit(limit)).all()
+    return Page(
+        [
+            (
+                str(r.id),
+                {"id": r.id, "code": r.code, "name": r.name, "handling_days": r.handling_days},
+            )
             for r in rows
-        ],
-        "cursor": rows[-1].seq if has_more else high,
-        "has_more": has_more,
+        ]
+    )
+
+
+def _suppliers(session: Session, _who: Principal, after: str | None, limit: int, _s: Any) -> Page:
+    query = select(_SU.id, _SU.name, _SU.lead_time_mean_days, _SU.lead_time_sd_days)
+    if after is not None:
+        query = query.where(_SU.id > int(after))
+    rows = session.execute(query.order_by(_SU.id).limit(limit)).all()
+    return Page(
+        [
+            (
+                str(r.id),
+                {
+                    "id": r.id,
+                    "name": r.name,
+                    "lead_time_mean_days": float(r.lead_time_mean_days),
+                    "lead_time_sd_days": float(r.lead_time_sd_days),
+                },
+            )
+            for r in rows
+        ]
+    )
+
+
+_ACCOUNT_COLS = (
+    _A.id, _A.code, _A.name, _A.rep_id, _A.warehouse_id, _A.tier, _A.delivery_days,
+    _A.default_policy, _A.default_cap, _A.credit_hold, _A.contact_name, _A.contact_phone,
+    _A.contact_email, _A.contact_address, _A.contact_version,
+)  # fmt: skip
+_ACCOUNT_KEYS = tuple(c.name for c in _ACCOUNT_COLS)
+
+
+def account_record(row: Any) -> dict[str, Any]:
+    record = dict(zip(_ACCOUNT_KEYS, row, strict=True))
+    record["delivery_days"] = list(record["delivery_days"] or [])
+    record["credit_hold"] = bool(record["credit_hold"])
+    return record
+
+
+def _accounts(session: Session, who: Principal, after: str | None, limit: int, _s: Any) -> Page:
+    query = select(*_ACCOUNT_COLS)
+    if not who.is_supervisor:
+        query = query.where(_A.rep_id == who.user_id)
+    if after is not None:
+        query = query.where(_A.id > int(after))
+    rows = session.execute(query.order_by(_A.id).limit(limit)).all()
+    return Page([(str(r.id), account_record(r)) for r in rows])
+
+
+_ORDER_COLS = (
+    _O.id, _O.account_id, _O.rep_id, _O.warehouse_id, _O.status, _O.outcome, _O.reason,
+    _O.differences, _O.needs_attention, _O.version, _O.policy, _O.policy_cap, _O.note,
+    _O.review_note, _O.client_time, _O.committed_at, _O.total_cents, _O.has_backorders,
+    _O.unscheduled,
+)  # fmt: skip
+_LINE_COLS = (
+    _L.order_id, _L.line_no, _L.sku, _L.quantity, _L.price_cents, _L.label, _L.allocated,
+    _L.waiting, _L.cancelled, _L.shipped, _L.backordered, _L.eta_date, _L.eta_kind,
+    _L.first_eta_date, _L.alternatives,
+)  # fmt: skip
+_LINES_OF = select(*_LINE_COLS).where(_L.order_id.in_(bindparam("ids", expanding=True)))
+_SHIPMENTS_OF = select(
+    _SH.order_id, _SH.id, _SH.status, _SH.planned_date, _SH.lines, _SH.shipped_at
+).where(_SH.order_id.in_(bindparam("ids", expanding=True)))
+_SHIPMENT_RANK = {"shipped": 0, "ready": 1, "planned": 2}
+_CHUNK = 500  # ids per IN list
+
+
+def _item(item: dict[str, Any]) -> dict[str, Any]:
+    return {"line_no": item["line_no"], "sku": item["sku"], "quantity": item["quantity"]}
+
+
+def line_record(r: Any) -> dict[str, Any]:
+    return {
+        "line_no": r.line_no,
+        "sku": r.sku,
+        "quantity": r.quantity,
+        "price_cents": r.price_cents,
+        "label": r.label,
+        "allocated": r.allocated,
+        "waiting": r.waiting,
+        "cancelled": r.cancelled,
+        "shipped": r.shipped,
+        "backordered": r.backordered,
+        "eta": r.eta_date,
+        "eta_kind": r.eta_kind,
+        "first_eta": r.first_eta_date,
+        "alternatives": list(r.alternatives or []),
     }
 
 
-Section = tuple[
-    Callable[[Session, Principal, str | None, int], Sequence[Any]],  # fetch a page after a key
-    Callable[[Any], str],  # the key of a row
-    str,  # change entity
-    Callable[[Session, Sequence[Any]], list[Any]],  # rows to public records
-]
+def order_records(session: Session, heads: Sequence[Any]) -> list[dict[str, Any]]:
+    """Orders (Core rows of _ORDER_COLS) with their lines and shipments, as OrderPublic dicts."""
+    ids = [h.id for h in heads]
+    lines: dict[uuid.UUID, list[Any]] = {i: [] for i in ids}
+    shipments: dict[uuid.UUID, list[Any]] = {i: [] for i in ids}
+    for start in range(0, len(ids), _CHUNK):
+        chunk = {"ids": ids[start : start + _CHUNK]}
+        for r in session.execute(_LINES_OF, chunk):
+            lines[r.order_id].append(r)
+        for s in session.execute(_SHIPMENTS_OF, chunk):
+            shipments[s.order_id].append(s)
+    out = []
+    for h in heads:
+        ordered = sorted(
+            shipments[h.id],
+            key=lambda s: (
+                _SHIPMENT_RANK.get(s.status, 3),
+                s.planned_date.isoformat() if s.planned_date else "9999",
+                s.id or 0,
+            ),
+        )
+        out.append(
+            {
+                "id": h.id,
+                "account_id": h.account_id,
+                "rep_id": h.rep_id,
+                "warehouse_id": h.warehouse_id,
+                "status": h.status,
+                "outcome": h.outcome,
+                "reason": h.reason,
+                "differences": list(h.differences or []),
+                "needs_attention": bool(h.needs_attention),
+                "version": h.version,
+                "policy": h.policy,
+                "cap": h.policy_cap,
+                "note": h.note,
+                "review_note": h.review_note,
+                "client_time": h.client_time,
+                "committed_at": h.committed_at,
+                "total_cents": h.total_cents,
+                "has_backorders": bool(h.has_backorders),
+                "lines": [line_record(r) for r in sorted(lines[h.id], key=lambda r: r.line_no)],
+                "shipments": [
+                    {
+                        "id": s.id,
+                        "status": s.status,
+                        "date": s.planned_date,
+                        "lines": [_item(x) for x in s.lines or []],
+                        "shipped_at": s.shipped_at,
+                    }
+                    for s in ordered
+                ],
+                "unscheduled": [_item(x) for x in h.unscheduled or []],
+            }
+        )
+    return out
 
 
-def _simple(model: Any, key_col: Any, cast: Callable[[str], Any] = str) -> Any:
-    def fetch(session: Session, _who: Principal, after: str | None, limit: int) -> Sequence[Any]:
-        query = select(model)
-        if after is not None:
-            query = query.where(key_col > cast(after))
-        return session.exec(query.order_by(key_col).limit(limit)).all()
-
-    return fetch
-
-
-def _stock(session: Session, _who: Principal, after: str | None, limit: int) -> Sequence[Any]:
-    query = select(Stock)
-    if after is not None:
-        sku, warehouse_id = after.rsplit("@", 1)
-        query = query.where(tuple_(Stock.sku, Stock.warehouse_id) > tuple_(sku, int(warehouse_id)))
-    return session.exec(query.order_by(Stock.sku, Stock.warehouse_id).limit(limit)).all()
-
-
-def _accounts(session: Session, who: Principal, after: str | None, limit: int) -> Sequence[Any]:
-    query = select(Account)
+def _orders(session: Session, who: Principal, after: str | None, limit: int, _s: Any) -> Page:
+    query = select(*_ORDER_COLS)
     if not who.is_supervisor:
-        query = query.where(Account.rep_id == who.user_id)
+        query = query.where(_O.rep_id == who.user_id)
     if after is not None:
-        query = query.where(Account.id > int(after))
-    return session.exec(query.order_by(Account.id).limit(limit)).all()
+        query = query.where(_O.id > uuid.UUID(after))
+    heads = session.execute(query.order_by(_O.id).limit(limit)).all()
+    records = order_records(session, heads)
+    return Page([(str(h.id), r) for h, r in zip(heads, records, strict=True)])
 
 
-def _orders(session: Session, who: Principal, after: str | None, limit: int) -> Sequence[Any]:
-    query = select(Order)
-    if not who.is_supervisor:
-        query = query.where(Order.rep_id == who.user_id)
+_OPEN = text("order_line.waiting > 0")  # a literal, so the partial index applies
+
+
+def _queue(
+    session: Session, _who: Principal, after: str | None, limit: int, scope: list[int] | None
+) -> Page:
+    query = (
+        select(
+            _L.id,
+            _L.sku,
+            _L.warehouse_id,
+            _L.waiting,
+            _O.committed_at,
+            _O.tier,
+            _O.total_cents,
+            _O.policy,
+        )
+        .join_from(OrderLine.__table__, Order.__table__, _O.id == _L.order_id)  # type: ignore[attr-defined]
+        .where(_OPEN)
+    )
+    if scope is not None:
+        query = query.where(_L.warehouse_id.in_(scope))
     if after is not None:
-        query = query.where(Order.id > uuid.UUID(after))
-    return session.exec(query.order_by(Order.id).limit(limit)).all()
+        query = query.where(_L.id > int(after))
+    rows = session.execute(query.order_by(_L.id).limit(limit)).all()
+    return Page(
+        [
+            (
+                str(r.id),
+                {
+                    "entry_id": str(r.id),
+                    "sku": r.sku,
+                    "warehouse_id": r.warehouse_id,
+                    "waiting": r.waiting,
+                    "committed_at": r.committed_at,
+                    "tier": r.tier,
+                    "order_value": r.total_cents,
+                    "policy": r.policy,
+                },
+            )
+            for r in rows
+        ]
+    )
 
 
-def _queue(session: Session, _who: Principal, after: str | None, limit: int) -> Sequence[Any]:
-    query = select(OrderLine, Order).join(Order, col(Order.id) == OrderLine.order_id)
-    query = query.where(OrderLine.waiting > 0)
-    if after is not None:
-        query = query.where(OrderLine.id > int(after))
-    return session.exec(query.order_by(OrderLine.id).limit(limit)).all()
-
-
-def _each(convert: Callable[[Any], Any]) -> Callable[[Session, Sequence[Any]], list[Any]]:
-    return lambda _session, rows: [convert(r) for r in rows]
-
-
-SECTIONS: dict[str, Section] = {
-    "warehouses": (
-        _simple(Warehouse, Warehouse.id, int),
-        lambda r: str(r.id),
-        "warehouse",
-        _each(pub.warehouse),
-    ),
-    "suppliers": (
-        _simple(Supplier, Supplier.id, int),
-        lambda r: str(r.id),
-        "supplier",
-        _each(pub.supplier),
-    ),
-    "products": (_simple(Product, Product.sku), lambda r: r.sku, "product", _each(pub.product)),
-    "stock": (_stock, lambda r: pub.stock_key(r.sku, r.warehouse_id), "stock", _each(pub.stock)),
-    "receipts": (
-        _simple(ScheduledReceipt, ScheduledReceipt.id, int),
-        lambda r: str(r.id),
-        "receipt",
-        _each(pub.receipt),
-    ),
-    "accounts": (_accounts, lambda r: str(r.id), "account", _each(pub.account)),
-    "orders": (_orders, lambda r: str(r.id), "order", lambda s, rows: pub.orders(s, rows)),
-    "queue": (
-        _queue,
-        lambda r: str(r[0].id),
-        "queue_entry",
-        _each(lambda r: pub.queue_entry(r[0], r[1])),
-    ),
+PyFetch = Callable[[Session, Principal, str | None, int, list[int] | None], Page]
+PY_SECTIONS: dict[str, tuple[str, PyFetch]] = {
+    "warehouses": ("warehouse", _warehouses),
+    "suppliers": ("supplier", _suppliers),
+    "accounts": ("account", _accounts),
+    "orders": ("order", _orders),
+    "queue": ("queue_entry", _queue),
 }
+SQL_SECTIONS: dict[str, SqlSection] = {"products": PRODUCTS, "stock": STOCK, "receipts": RECEIPTS}
+SCOPED = frozenset({"stock", "receipts", "queue"})
+assert set(PY_SECTIONS) | set(SQL_SECTIONS) == set(p.SNAPSHOT_SECTIONS)
+
+_REP_WAREHOUSES = select(_A.warehouse_id).where(_A.rep_id == bindparam("rep")).distinct()
+
+
+def warehouse_scope(session: Session, who: Principal) -> list[int] | None:
+    """The warehouses whose stock, receipts and queue a device needs: those its user's accounts
+    are served from (a rep never prices an order against another warehouse). None: all of them
+    (a supervisor, or a rep without accounts, whose device falls back to any warehouse)."""
+    if who.is_supervisor:
+        return None
+    found = sorted(session.execute(_REP_WAREHOUSES, {"rep": who.user_id}).scalars())
+    return found or None
+
+
+def _dumps(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+@dataclass(frozen=True)
+class SnapshotOut:
+    """A snapshot page: its JSON (a p.SnapshotPage) and what the envelope says."""
+
+    body: bytes
+    section: str
+    after: str | None
+    has_more: bool
+    cursor: int
+    scope: tuple[int, ...] | None
+
+
+def snapshot_json(
+    session: Session, who: Principal, section: str, after: str | None, limit: int
+) -> bytes:
+    """One snapshot page as the JSON of a p.SnapshotPage."""
+    return snapshot_page(session, who, section, after, limit).body
+
+
+def snapshot_page(
+    session: Session,
+    who: Principal,
+    section: str,
+    after: str | None,
+    limit: int,
+    scope: list[int] | None = None,
+) -> SnapshotOut:
+    cursor = latest_seq(session)  # read first: the snapshot is at least this new
+    if section in SCOPED and scope is None:
+        scope = warehouse_scope(session, who)
+    try:
+        if section in SQL_SECTIONS:
+            spec = SQL_SECTIONS[section]
+            params: dict[str, Any] = {"limit": limit + 1}
+            if after is not None:
+                params.update(spec.parse_after(after))
+            statement = spec.statement(
+                session.get_bind().dialect.name,
+                after is not None,
+                tuple(scope) if scope is not None else None,
+            )
+            rows = fetch_raw(session, statement, params)
+            has_more = len(rows) > limit
+            rows = rows[:limit]
+            keys = [r[0] for r in rows]
+            records = ",".join([r[1] for r in rows]).encode()
+        else:
+            entity, fetch = PY_SECTIONS[section]
+            page = fetch(session, who, after, limit + 1, scope)
+            has_more = len(page.rows) > limit
+            chosen = page.rows[:limit]
+            keys = [k for k, _ in chosen]
+            envelopes = [
+                {"seq": 0, "entity": entity, "key": k, "op": "upsert", "data": record}
+                for k, record in chosen
+            ]
+            records = to_json(envelopes)[1:-1]
+    except ValueError:
+        raise BadAfter(f"after: {after!r} is not a key of section {section}") from None
+    next_after = keys[-1] if keys else after
+    body = b"".join(
+        (
+            b'{"section":',
+            _dumps(section),
+            b',"records":[',
+            records,
+            b'],"after":',
+            _dumps(next_after),
+            b',"has_more":',
+            b"true" if has_more else b"false",
+            b',"cursor":',
+            str(cursor).encode(),
+            b"}",
+        )
+    )
+    return SnapshotOut(
+        body, section, next_after, has_more, cursor, tuple(scope) if scope is not None else None
+    )
 
 
 def snapshot(
     session: Session, who: Principal, section: str, after: str | None, limit: int
 ) -> dict[str, Any]:
-    cursor = latest_seq(session)  # read first: the snapshot is at least this new
-    fetch, key_of, entity, convert = SECTIONS[section]
-    try:
-        rows = fetch(session, who, after, limit + 1)
-    except ValueError:
-        raise BadAfter(f"after: {after!r} is not a key of section {section}") from None
+    return json.loads(snapshot_json(session, who, section, after, limit))
+
+
+# ------------------------------------------------------------------------------------------
+# Pull
+# ------------------------------------------------------------------------------------------
+
+
+@cache
+def _pull_statement(dialect: str, scoped: bool) -> str:
+    record = json_object_sql(
+        dialect,
+        (
+            Col("seq", "seq"),
+            Col("entity", "entity"),
+            Col("key", "key"),
+            Col("op", "op"),
+            Col("data", "data", "json"),
+        ),
+    )
+    scope = " AND (rep_id IS NULL OR rep_id = :rep)" if scoped else ""
+    return driver_sql(
+        dialect,
+        f"SELECT seq, {record} FROM change_log WHERE seq > :cursor AND seq <= :high{scope}"
+        " ORDER BY seq LIMIT :limit",
+    )
+
+
+def pull_json(session: Session, who: Principal, cursor: int, limit: int) -> bytes:
+    """One pull page as the JSON of a p.PullPage (the change rows' data is stored as the
+    public record's JSON already)."""
+    # Read the high-water mark first: every seq up to it is committed (see changes.py), so
+    # everything in (cursor, high] is final and the cursor may move to `high`.
+    high = latest_seq(session)
+    if cursor > high:
+        raise CursorAhead(f"cursor {cursor} is ahead of the server's latest change {high}")
+    statement = _pull_statement(session.get_bind().dialect.name, not who.is_supervisor)
+    params = {"cursor": cursor, "high": high, "limit": limit + 1}
+    if not who.is_supervisor:
+        params["rep"] = who.user_id
+    rows = fetch_raw(session, statement, params)
     has_more = len(rows) > limit
     rows = rows[:limit]
-    records = convert(session, rows)
-    return {
-        "section": section,
-        "records": [
-            {
-                "seq": 0,
-                "entity": entity,
-                "key": key_of(row),
-                "op": "upsert",
-                "data": record.model_dump(mode="json"),
-            }
-            for row, record in zip(rows, records, strict=True)
-        ],
-        "after": key_of(rows[-1]) if rows else after,
-        "has_more": has_more,
-        "cursor": cursor,
-    }
+    return b"".join(
+        (
+            b'{"changes":[',
+            ",".join([r[1] for r in rows]).encode(),
+            b'],"cursor":',
+            str(rows[-1][0] if has_more else high).encode(),
+            b',"has_more":',
+            b"true" if has_more else b"false",
+            b"}",
+        )
+    )
+
+
+def pull(session: Session, who: Principal, cursor: int, limit: int) -> dict[str, Any]:
+    return json.loads(pull_json(session, who, cursor, limit))
 
 
 def snapshot_sections() -> tuple[str, ...]:

@@ -1,12 +1,21 @@
 """Push: apply a device's batch of mutations exactly once each.
 
-Each mutation runs in its own write transaction, which also advances the device's last applied
-mutation id and stores the answer, so effects and bookkeeping commit together or not at all. An id
-at or below the device's last one is a duplicate: it is skipped and answered with the stored
-answer. A business refusal is a `rejected` outcome. Anything else a mutation raises rolls its
-effects back (to a savepoint), puts it in the dead-letter table and still advances the id, so one
-bad mutation never blocks the queue behind it. Database faults a retry may cure (deadlock, busy)
-retry the whole transaction.
+A batch is applied in ONE write transaction, with a savepoint around each mutation. The device's
+last applied mutation id and each mutation's answer are written in that same transaction, so
+effects and bookkeeping commit together or not at all. An id at or below the device's last one
+is a duplicate: it is skipped and answered with the stored answer; an id that skips one is a
+gap (refused if nothing before it in the batch was applied). A business refusal is a `rejected`
+outcome. Anything else a mutation raises rolls its own effects back to its savepoint, puts it in
+the dead-letter table and still advances the id, so one bad mutation never blocks the queue
+behind it, nor undoes the mutations before it. Database faults a retry may cure (deadlock,
+serialization failure, busy) retry the whole batch.
+
+One transaction per batch instead of one per mutation: one commit (and, on SQLite, one turn of
+the writer lock) per batch, one insert of the answers and one of the change rows (the change
+rows of an entity touched by several mutations are merged into its final state: nobody can see
+the states in between, they commit together). On PostgreSQL the stock rows every mutation of
+the batch will touch are locked up front, in (warehouse, sku) order, the order every writer
+uses; otherwise two batches could lock hot items in opposite orders and deadlock.
 """
 
 from __future__ import annotations
@@ -14,8 +23,9 @@ from __future__ import annotations
 import logging
 import traceback
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, insert, select, update
@@ -27,12 +37,14 @@ from sync import protocol as p
 from sync.server.clock import Clock
 from sync.server.context import Principal, Tx
 from sync.server.db import Database, is_retryable
+from sync.server.fastsql import Fast
 from sync.server.models import AppliedMutation, DeadLetter, Device
 from sync.server.services.changes import append_changes, prepare
 from sync.server.services.commit import place_order
 from sync.server.services.contacts import update_contact_mutation
 from sync.server.services.orders import acknowledge, cancel_line, cancel_order
 from sync.server.services.refusals import Refusal
+from sync.server.services.stockbook import lock_batch_stock
 from sync.server.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -45,6 +57,8 @@ _ADVANCE = (
     .values(last_mutation_id=bindparam("mid"))
 )
 _RECORD = insert(AppliedMutation.__table__)  # type: ignore[attr-defined]
+_LAST_F, _LAST_FOR_UPDATE_F = Fast(_LAST), Fast(_LAST_FOR_UPDATE)
+_ADVANCE_F, _RECORD_F = Fast(_ADVANCE), Fast(_RECORD)
 
 Handler = Callable[[Tx, Principal, Any], p.MutationResult]
 HANDLERS: dict[str, Handler] = {
@@ -70,42 +84,113 @@ class WrongDevice(Exception):
     pass
 
 
+@dataclass(frozen=True)
+class Failure:
+    """How a mutation failed: a business refusal (its reason) or a fault (the error)."""
+
+    reason: str | None = None
+    error: BaseException | None = None
+
+
+class Unprotected(Exception):
+    """The first mutation of a batch attempt, run without a savepoint, failed: the transaction
+    is rolled back whole (nothing else had happened in it yet) and the batch runs again with
+    this mutation's outcome decided: its refusal or dead letter is recorded, not re-run."""
+
+    def __init__(self, mutation_id: int, failure: Failure) -> None:
+        super().__init__(f"mutation {mutation_id} failed")
+        self.mutation_id = mutation_id
+        self.failure = failure
+
+
 @dataclass
 class Pusher:
     db: Database
     clock: Clock
     settings: Settings
-    last_seen: int = 0  # the device's last applied mutation id, as far as this push knows
 
     def push(self, who: Principal, request: p.PushRequest) -> p.PushResponse:
         if request.device_id != who.device_id:
             raise WrongDevice(
                 f"device_id {request.device_id} is not the device this token was issued to"
             )
-        results: list[p.MutationResult] = []
-        self.last_seen = 0
-        for mutation in request.mutations:
-            outcome = self.db.transact(lambda s, m=mutation: self._apply(s, who, m))
-            if isinstance(outcome, Gap):
-                if not results:
-                    raise outcome  # nothing applied: refuse the batch, say what to send
-                break  # a concurrent push of this device moved the counter: stop here
-            results.append(outcome)
-            self.last_seen = max(self.last_seen, mutation.mutation_id)
-        return p.PushResponse(
-            device_id=request.device_id, last_applied=self.last_seen, results=results
-        )
+        decided: dict[int, Failure] = {}
+        for _ in range(len(request.mutations) + 1):
+            try:
+                outcome = self.db.transact(
+                    lambda s: self._apply_batch(s, who, request.mutations, decided)
+                )
+                break
+            except Unprotected as failed:  # rolled back: run the batch again, its fate known
+                decided[failed.mutation_id] = failed.failure
+        else:  # pragma: no cover (each attempt decides one more mutation, at most two run)
+            raise AssertionError("a push batch did not settle")
+        if isinstance(outcome, Gap):
+            raise outcome  # nothing applied: refuse the batch, say what to send
+        results, last = outcome
+        return p.PushResponse(device_id=request.device_id, last_applied=last, results=results)
 
-    def _apply(self, session: Session, who: Principal, m: Any) -> p.MutationResult | Gap:
+    def _apply_batch(
+        self,
+        session: Session,
+        who: Principal,
+        mutations: Sequence[Any],
+        decided: dict[int, Failure],
+    ) -> tuple[list[p.MutationResult], int] | Gap:
         # PostgreSQL: lock the device row, one push per device at a time.
-        query = _LAST_FOR_UPDATE if self.db.is_postgres else _LAST
-        last = session.execute(query, {"device": who.device_id}).scalar_one()
-        self.last_seen = max(self.last_seen, last)
-        if m.mutation_id <= last:
-            return self._stored(session, who.device_id, m)
-        if m.mutation_id != last + 1:
-            return Gap(last, m.mutation_id)
-        now = self.clock.now()
+        query = _LAST_FOR_UPDATE_F if self.db.is_postgres else _LAST_F
+        conn = session.connection()
+        stored_last = last = query.run(conn, {"device": who.device_id})[0][0]
+        results: list[p.MutationResult] = []
+        records: list[dict[str, Any]] = []
+        changes: dict[tuple[str, str], dict[str, Any]] = {}
+        fresh = [m for m in mutations if m.mutation_id > last]
+        if len(fresh) > 1 and self.db.is_postgres:
+            lock_batch_stock(session, who, fresh)
+        # The first mutation to run has nothing before it to protect: it runs without a
+        # savepoint, and if it fails the whole transaction is rolled back and run again with
+        # its outcome decided (see Unprotected). Every later one gets a savepoint.
+        protect = False
+        for m in mutations:
+            if m.mutation_id <= stored_last:
+                results.append(self._stored(session, who.device_id, m))
+                continue
+            if m.mutation_id != last + 1:
+                if not results:
+                    return Gap(last, m.mutation_id)
+                break  # apply what came before the gap; the device resends from last + 1
+            now = self.clock.now()
+            failure = decided.get(m.mutation_id)
+            if failure is not None:
+                result, produced = self._failed(session, who, m, failure, now), []
+            else:
+                result, produced = self._apply(session, who, m, now, protect=protect)
+            protect = True
+            results.append(result)
+            records.append(
+                {
+                    "device_id": who.device_id,
+                    "mutation_id": m.mutation_id,
+                    "name": m.name,
+                    "result": result.model_dump(mode="json"),
+                    "applied_at": now,
+                }
+            )
+            for row in produced:  # an entity's last state wins, at its first place
+                changes[(row["entity"], row["key"])] = row
+            last = m.mutation_id
+        if records:
+            # Recorded in the same transaction as the effects: both commit, or neither.
+            _ADVANCE_F.run(conn, {"device": who.device_id, "mid": last})
+            _RECORD_F.run(conn, records)
+        # Last: the change rows take the change-log lock (PostgreSQL), held only to commit.
+        append_changes(session, list(changes.values()), is_postgres=self.db.is_postgres)
+        return results, last
+
+    def _apply(
+        self, session: Session, who: Principal, m: Any, now: datetime, *, protect: bool
+    ) -> tuple[p.MutationResult, list[dict[str, Any]]]:
+        """One mutation (in its own savepoint if `protect`): its result and its change rows."""
         tx = Tx(
             session=session,
             now=now,
@@ -115,42 +200,33 @@ class Pusher:
             actor=who.username,
             is_postgres=self.db.is_postgres,
         )
-        changes: list[dict[str, Any]] = []
-        savepoint = session.begin_nested()
+        savepoint = session.begin_nested() if protect else None
         try:
             result = HANDLERS[m.name](tx, who, m)
             changes = prepare(tx)  # reading the records back may fail too: inside the savepoint
-            savepoint.commit()
+            if savepoint is not None:
+                savepoint.commit()
+            return result, changes
         except (Refusal, DomainError) as refusal:
-            savepoint.rollback()
-            tx.forget_touches()
             reason = refusal.reason if isinstance(refusal, Refusal) else str(refusal)
-            result = _rejected(m, reason)
+            failure = Failure(reason=reason)
         except DBAPIError as error:
             if is_retryable(error):
-                raise  # the whole transaction is retried
-            savepoint.rollback()
-            tx.forget_touches()
-            result = self._dead_letter(session, who.device_id, m, error, now)
+                raise  # the whole batch is retried
+            failure = Failure(error=error)
         except Exception as error:  # a fault in this mutation must not block the queue
-            savepoint.rollback()
-            tx.forget_touches()
-            result = self._dead_letter(session, who.device_id, m, error, now)
-        # Recorded in the same transaction as the effects: both commit, or neither.
-        session.execute(_ADVANCE, {"device": who.device_id, "mid": m.mutation_id})
-        session.execute(
-            _RECORD,
-            {
-                "device_id": who.device_id,
-                "mutation_id": m.mutation_id,
-                "name": m.name,
-                "result": result.model_dump(mode="json"),
-                "applied_at": now,
-            },
-        )
-        # Last: the change rows take the change-log lock (PostgreSQL), held only to commit.
-        append_changes(session, changes, is_postgres=self.db.is_postgres)
-        return result
+            failure = Failure(error=error)
+        if savepoint is None:
+            raise Unprotected(m.mutation_id, failure)
+        savepoint.rollback()
+        return self._failed(session, who, m, failure, now), []
+
+    def _failed(
+        self, session: Session, who: Principal, m: Any, failure: Failure, now: datetime
+    ) -> p.MutationResult:
+        if failure.error is None:
+            return _rejected(m, failure.reason or "refused")
+        return self._dead_letter(session, who.device_id, m, failure.error, now)
 
     @staticmethod
     def _stored(session: Session, device_id: uuid.UUID, m: Any) -> p.MutationResult:

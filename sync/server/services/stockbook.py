@@ -41,6 +41,7 @@ from app.domain.model import (
     Terms,
 )
 from sync.server.context import Tx
+from sync.server.fastsql import Fast
 from sync.server.models import (
     Account,
     AllocationRecord,
@@ -193,18 +194,59 @@ class StockRow:
 def lock_stock_rows(tx: Tx, warehouse_id: int, skus: Iterable[str]) -> dict[str, StockRow]:
     """`lock_stock` for the commit path: the same rows, locks and order, as plain values."""
     wanted = sorted(set(skus))
-    query = _LOCK_ROWS_PG if tx.is_postgres else _LOCK_ROWS
+    query = _LOCK_ROWS_PG_F if tx.is_postgres else _LOCK_ROWS_F
     params = {"wh": warehouse_id, "skus": wanted}
-    found = {r.sku: StockRow(*r) for r in tx.session.execute(query, params)}
+    conn = tx.core()
+    found = {r[0]: StockRow(*r) for r in query.run(conn, params)}
     missing = [x for x in wanted if x not in found]
     if missing:
         _ensure_stock_rows(tx, warehouse_id, missing)
-        found.update({r.sku: StockRow(*r) for r in tx.session.execute(query, params)})
+        found.update({r[0]: StockRow(*r) for r in query.run(conn, params)})
     return found
 
 
 _SC = Stock.__table__.c  # type: ignore[attr-defined]
 _RC = ScheduledReceipt.__table__.c  # type: ignore[attr-defined]
+_AC = Account.__table__.c  # type: ignore[attr-defined]
+_OLC = OrderLine.__table__.c  # type: ignore[attr-defined]
+_WAREHOUSE_OF = select(_AC.id, _AC.warehouse_id).where(_AC.id.in_(bindparam("ids", expanding=True)))
+_ITEMS_OF = (
+    select(_OLC.warehouse_id, _OLC.sku)
+    .where(_OLC.order_id.in_(bindparam("ids", expanding=True)))
+    .distinct()
+)
+_LOCK_ALL = (
+    select(_SC.sku)
+    .where(_SC.warehouse_id == bindparam("wh"), _SC.sku.in_(bindparam("skus", expanding=True)))
+    .order_by(_SC.sku)
+    .with_for_update()
+)
+
+
+def lock_batch_stock(session: Any, who: Any, mutations: Iterable[Any]) -> None:
+    """PostgreSQL, a push batch: lock every stock row its mutations will touch, up front, in
+    (warehouse, sku) order. Each mutation then locks rows it already holds; without this, a
+    batch would take its locks mutation by mutation, out of the global order, and two batches
+    on the same hot items could deadlock. (Rows a mutation creates are not covered: those are
+    new items at a warehouse, and a deadlock is still detected and the batch retried.)"""
+    accounts: dict[int, list[str]] = {}
+    orders: list[uuid.UUID] = []
+    for m in mutations:
+        if m.name == "place_order":
+            accounts.setdefault(m.account_id, []).extend(line.sku for line in m.lines)
+        elif m.name in ("cancel_order", "cancel_line"):
+            orders.append(m.order_id)
+    items: set[tuple[int, str]] = set()
+    if accounts:
+        for account_id, warehouse_id in session.execute(_WAREHOUSE_OF, {"ids": list(accounts)}):
+            items.update((warehouse_id, sku) for sku in accounts[account_id])
+    if orders:
+        items.update((w, sku) for w, sku in session.execute(_ITEMS_OF, {"ids": orders}))
+    for warehouse_id in sorted({w for w, _ in items}):
+        skus = sorted(sku for w, sku in items if w == warehouse_id)
+        session.execute(_LOCK_ALL, {"wh": warehouse_id, "skus": skus}).all()
+
+
 # Built once (the commit path runs them on every order).
 _LOCK_ROWS = (
     select(_SC.sku, _SC.warehouse_id, _SC.on_hand, _SC.reserved)
@@ -212,6 +254,8 @@ _LOCK_ROWS = (
     .order_by(_SC.sku)
 )
 _LOCK_ROWS_PG = _LOCK_ROWS.with_for_update()
+_LOCK_ROWS_F = Fast(_LOCK_ROWS)
+_LOCK_ROWS_PG_F = Fast(_LOCK_ROWS_PG)
 _RECEIPTS = select(
     _RC.id, _RC.sku, _RC.quantity, _RC.received, _RC.expected, _RC.kind, _RC.status
 ).where(
@@ -219,6 +263,7 @@ _RECEIPTS = select(
     _RC.sku.in_(bindparam("skus", expanding=True)),
     _RC.status == "scheduled",
 )
+_RECEIPTS_F = Fast(_RECEIPTS)
 
 
 def load_books(
@@ -248,7 +293,7 @@ def load_books(
     # Receipts are read as plain rows; an operation that changes one puts its ORM row in their
     # place (see receipts._locked_receipt).
     receipts: dict[str, list[Any]] = {s: [] for s in wanted}
-    for row in session.execute(_RECEIPTS, {"wh": warehouse_id, "skus": wanted}):
+    for row in _RECEIPTS_F.run(tx.core(), {"wh": warehouse_id, "skus": wanted}):
         receipts[row.sku].append(row)
     books = {s: ItemBook(products[s], stock[s], receipts[s]) for s in wanted}
     tx.hold(books)
@@ -298,21 +343,23 @@ def _load_queue(tx: Tx, warehouse_id: int, books: dict[str, ItemBook]) -> None:
         )  # fmt: skip
 
 
+_OC = Order.__table__.c  # type: ignore[attr-defined]
 _TOTALS = (
-    select(OrderLine.sku, func.sum(OrderLine.waiting), func.max(Order.committed_at))
-    .join(Order, col(Order.id) == OrderLine.order_id)
+    select(_OLC.sku, func.sum(_OLC.waiting), func.max(_OC.committed_at))
+    .join_from(OrderLine.__table__, Order.__table__, _OC.id == _OLC.order_id)  # type: ignore[attr-defined]
     .where(
-        col(OrderLine.sku).in_(bindparam("skus", expanding=True)),
-        OrderLine.warehouse_id == bindparam("wh"),
+        _OLC.sku.in_(bindparam("skus", expanding=True)),
+        _OLC.warehouse_id == bindparam("wh"),
         _OPEN,
     )
-    .group_by(OrderLine.sku)
+    .group_by(_OLC.sku)
 )
+_TOTALS_F = Fast(_TOTALS)
 
 
 def _load_totals(tx: Tx, warehouse_id: int, books: dict[str, ItemBook]) -> None:
     params = {"skus": list(books), "wh": warehouse_id}
-    for sku, waiting, latest in tx.session.execute(_TOTALS, params):
+    for sku, waiting, latest in _TOTALS_F.run(tx.core(), params):
         if waiting:  # MAX keeps the column's type: `latest` is an aware datetime
             books[sku].totals = QueuedLine("~", "~", sku, int(waiting), latest)
 
