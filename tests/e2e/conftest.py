@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[2]
@@ -240,7 +241,10 @@ def type_into(page, label: str, text: str, *, replace: bool = True) -> None:
         labels = page.evaluate(_FIELDS)
         raise AssertionError(f"no field {label!r} on screen; fields: {labels}") from None
     for _ in range(4):
-        field.click(timeout=5_000)
+        try:
+            field.click(timeout=10_000)
+        except PlaywrightTimeout:  # a busy machine: a tooltip or a repaint in the way; try again
+            continue
         page.wait_for_timeout(300)
         if page.evaluate(_FOCUSED):
             break
