@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any, TypeVar
 
+from pydantic_core import to_json
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.pool import StaticPool
@@ -41,11 +42,21 @@ def make_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Engine:
     return engine
 
 
+def json_text(value: Any) -> str:
+    """JSON columns are written with pydantic-core's encoder: compact, UTF-8 as is, several
+    times quicker than json.dumps on the small values the order commit writes by the dozen."""
+    return to_json(value).decode()
+
+
 def _engine(url: str, *, echo: bool, pool_size: int) -> Engine:
     if url.startswith("sqlite") and _in_memory(url):
         # One shared connection: an in-memory database exists only inside its connection.
         engine = create_engine(
-            url, echo=echo, poolclass=StaticPool, connect_args={"check_same_thread": False}
+            url,
+            echo=echo,
+            poolclass=StaticPool,
+            connect_args={"check_same_thread": False},
+            json_serializer=json_text,
         )
         _configure_sqlite(engine)
         return engine
@@ -57,6 +68,7 @@ def _engine(url: str, *, echo: bool, pool_size: int) -> Engine:
             max_overflow=2 * pool_size,
             connect_args={"check_same_thread": False, "timeout": 30},
             insertmanyvalues_page_size=500,
+            json_serializer=json_text,
         )
         _configure_sqlite(engine)
         return engine
@@ -67,6 +79,7 @@ def _engine(url: str, *, echo: bool, pool_size: int) -> Engine:
         max_overflow=2 * pool_size,
         pool_pre_ping=True,
         insertmanyvalues_page_size=1000,
+        json_serializer=json_text,
     )
 
 

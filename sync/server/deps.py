@@ -11,12 +11,14 @@ from typing import Annotated
 from fastapi import Depends, Header, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import bindparam
-from sqlmodel import Session, col, select
+from sqlalchemy import select as sa_select
+from sqlmodel import Session
 
 from sync.protocol import PROTOCOL_HEADER, PROTOCOL_VERSION
 from sync.server.clock import Clock
 from sync.server.context import Principal
 from sync.server.db import Database
+from sync.server.fastsql import Fast
 from sync.server.models import Device, User
 from sync.server.security import token_digest
 from sync.server.settings import Settings
@@ -92,23 +94,26 @@ def get_principal(
         return _principal(session, credentials.credentials)
 
 
-_AUTH = (
-    select(
-        Device.id,
-        Device.revoked_at,
-        User.id.label("user_id"),
-        User.username,
-        User.full_name,
-        User.role,
-        User.active,
+_D = Device.__table__.c  # type: ignore[attr-defined]
+_U = User.__table__.c  # type: ignore[attr-defined]
+# Every request runs it: Core columns on the DBAPI cursor (see fastsql.py), no ORM.
+_AUTH = Fast(
+    sa_select(
+        _D.id,
+        _D.revoked_at,
+        _U.id.label("user_id"),
+        _U.username,
+        _U.full_name,
+        _U.role,
+        _U.active,
     )
-    .join(User, col(User.id) == Device.user_id)
-    .where(Device.token_hash == bindparam("digest"))
+    .join_from(Device.__table__, User.__table__, _U.id == _D.user_id)  # type: ignore[attr-defined]
+    .where(_D.token_hash == bindparam("digest"))
 )
 
 
 def _principal(session: Session, token: str) -> Principal:
-    found = session.execute(_AUTH, {"digest": token_digest(token)}).first()
+    found = _AUTH.first(session.connection(), {"digest": token_digest(token)})
     if found is None:
         raise _unauthorized("unknown device token: sign in again")
     if found.revoked_at is not None:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from collections import namedtuple
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection
@@ -46,6 +46,10 @@ class _Compiled:
     has_rows: bool
     row_type: Any  # a namedtuple of the result columns
     fixed: dict[str, Any]  # values of the statement's own literals
+    procs: list[Processor] = field(default_factory=list)  # bind processors in `names` order
+
+    def __post_init__(self) -> None:
+        self.procs = [self.binds[name] for name in self.names]
 
 
 class Fast:
@@ -174,9 +178,19 @@ class Fast:
         return sql
 
     def _args(self, c: _Compiled, params: Mapping[str, Any]) -> Any:
-        binds = c.binds
         if c.fixed:
             params = {**c.fixed, **params}
+        if not c.expanding:  # the common case, kept short
+            if c.positional:
+                return [
+                    v if p is None else p(v)
+                    for p, v in zip(c.procs, map(params.__getitem__, c.names), strict=True)
+                ]
+            return {
+                n: params[n] if p is None else p(params[n])
+                for n, p in zip(c.names, c.procs, strict=True)
+            }
+        binds = c.binds
         if c.positional:
             out: list[Any] = []
             for name in c.names:

@@ -6,6 +6,7 @@ neither deadlock nor oversell."""
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import uuid
@@ -17,10 +18,11 @@ from sqlmodel import select
 
 from sync import protocol as p
 from sync.server.context import Principal
-from sync.server.models import AppliedMutation, ChangeRow, DeadLetter, Device, Order
+from sync.server.models import AppliedMutation, ChangeRow, DeadLetter, Device, Order, OrderEvent
+from sync.server.services import changes as changes_module
 from sync.server.services import push as push_module
 from sync.server.services.push import Pusher
-from tests.integration.conftest import place_order, sign_in
+from tests.integration.conftest import days, place_order, sign_in
 from tests.integration.test_concurrency import check_no_oversell
 
 
@@ -166,3 +168,88 @@ async def test_batches_on_hot_items_in_opposite_orders_neither_deadlock_nor_over
     assert all(r.status == "applied" for batch in results for r in batch)
     assert "retrying" not in caplog.text  # no deadlock had to be broken
     assert check_no_oversell(server.db) == 4 * 20
+
+
+async def test_a_database_error_in_the_middle_of_a_batch_is_dead_lettered_alone(
+    server, client, world, monkeypatch
+):
+    """A mutation whose write the database refuses (here: an ORM flush that breaks a foreign
+    key) is rolled back to its savepoint; the session stays usable for the next ones."""
+    world.user("rep1")
+    account = world.account("rep1")
+    world.product("A", 10)
+    device = await sign_in(client, "rep1")
+    real = push_module.HANDLERS["acknowledge"]
+
+    def broken(tx, who, m):
+        tx.session.add(
+            OrderEvent(order_id=uuid.uuid4(), at=tx.now, actor="x", kind="x", message="x")
+        )
+        tx.session.flush()  # no such order: the database refuses the row
+        return real(tx, who, m)
+
+    monkeypatch.setitem(push_module.HANDLERS, "acknowledge", broken)
+    first = place_order(account, ("A", 1))
+    answer = await device.push(
+        first,
+        {"name": "acknowledge", "order_id": first["order_id"]},
+        place_order(account, ("A", 2)),
+        {"name": "acknowledge", "order_id": first["order_id"]},
+        place_order(account, ("A", 3)),
+    )
+    statuses = [r["status"] for r in answer["results"]]
+    assert statuses == ["applied", "dead_lettered", "applied", "dead_lettered", "applied"]
+    assert world.stock("A").reserved == 6
+    with server.db.session() as s:
+        assert [d.mutation_id for d in s.exec(select(DeadLetter))] == [2, 4]
+        assert s.exec(select(func.count()).select_from(AppliedMutation)).one() == 5
+        assert s.exec(select(func.count()).select_from(OrderEvent)).one() == 3  # committed x3
+    # ... and as the first of a batch (it runs without a savepoint: the whole attempt is
+    # rolled back and the batch runs again with its dead letter decided)
+    again = await device.push(
+        {"name": "acknowledge", "order_id": first["order_id"]}, place_order(account, ("A", 1))
+    )
+    assert [r["status"] for r in again["results"]] == ["dead_lettered", "applied"]
+    assert world.stock("A").reserved == 7
+    with server.db.session() as s:
+        assert [d.mutation_id for d in s.exec(select(DeadLetter))] == [2, 4, 6]
+
+
+async def test_change_rows_written_by_the_commit_equal_the_records_read_back(server, client, world):
+    """The commit writes its change rows from the values it has, as plain dicts: each must be
+    what publish.py's pydantic records of the committed rows give (the slow path)."""
+    world.user("rep1")
+    account = world.account("rep1", delivery_days=(1, 3), policy="capped_split", cap=2)
+    world.product("A", 3, price=1999)
+    world.product("B", 0)
+    world.receipt("B", 4, days(5))
+    world.product("OLD", 1, discontinued=True, alternatives=("A",))
+    device = await sign_in(client, "rep1")
+    promise = {"label": "in_stock", "now": 5, "eta": None}
+    await device.push(
+        place_order(
+            account,
+            ("A", 5),
+            ("B", 2),
+            ("OLD", 3),
+            note='ünï "q"',
+        )
+        | {
+            "lines": [
+                {"sku": "A", "quantity": 5, "promise": promise},
+                {"sku": "B", "quantity": 2},
+                {"sku": "OLD", "quantity": 3},
+            ]
+        },
+        place_order(account, ("B", 3)),
+    )
+    with server.db.session() as s:
+        last: dict[tuple[str, str], ChangeRow] = {}
+        for row in s.exec(select(ChangeRow).order_by(ChangeRow.seq)):
+            last[(row.entity, row.key)] = row
+        entities = {entity for entity, _ in last}
+        assert {"order", "stock", "queue_entry"} <= entities
+        for (entity, key), row in last.items():
+            data, rep_id = changes_module._state(s, entity, key)
+            assert json.dumps(row.data, sort_keys=True) == json.dumps(data, sort_keys=True), key
+            assert row.rep_id == rep_id

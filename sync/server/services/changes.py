@@ -140,7 +140,9 @@ def _state(session: Session, entity: str, key: str) -> tuple[dict[str, Any] | No
 
 
 def _dump(record: Any) -> dict[str, Any]:
-    return record.model_dump(mode="json")
+    """A public record as JSON data: a pydantic model, or a dict that is JSON data already
+    (publish.py's *_data, through json_data)."""
+    return record if isinstance(record, dict) else record.model_dump(mode="json")
 
 
 def latest_seq(session: Session) -> int:

@@ -306,12 +306,16 @@ def _write(
             "message": f"committed: {order.outcome.replace('_', ' ')}",
         },
     )
+    # The change rows' records as plain dicts (publish.py's *_data): no pydantic per record.
     for sku in sorted(taken):
-        tx.ready("stock", pub.stock_key(sku, order.warehouse_id), None, pub.stock(stock[sku]))
+        tx.ready("stock", pub.stock_key(sku, order.warehouse_id), None, pub.stock_data(stock[sku]))
     for line in lines:
         if line.waiting:
-            tx.ready("queue_entry", str(line.id), None, pub.queue_entry(line, order))  # type: ignore[arg-type]
-    tx.ready("order", str(order.id), order.rep_id, pub.order(order, lines, rows))  # type: ignore[arg-type]
+            record = pub.json_data(pub.queue_entry_data(line, order))
+            tx.ready("queue_entry", str(line.id), None, record)
+    tx.ready(
+        "order", str(order.id), order.rep_id, pub.json_data(pub.order_data(order, lines, rows))
+    )
 
 
 def _new_line(

@@ -42,6 +42,7 @@ from sync.server.models import (
     Supplier,
     Warehouse,
 )
+from sync.server.services import publish as pub
 from sync.server.services.changes import latest_seq
 
 
@@ -325,31 +326,7 @@ _LINES_OF = select(*_LINE_COLS).where(_L.order_id.in_(bindparam("ids", expanding
 _SHIPMENTS_OF = select(
     _SH.order_id, _SH.id, _SH.status, _SH.planned_date, _SH.lines, _SH.shipped_at
 ).where(_SH.order_id.in_(bindparam("ids", expanding=True)))
-_SHIPMENT_RANK = {"shipped": 0, "ready": 1, "planned": 2}
 _CHUNK = 500  # ids per IN list
-
-
-def _item(item: dict[str, Any]) -> dict[str, Any]:
-    return {"line_no": item["line_no"], "sku": item["sku"], "quantity": item["quantity"]}
-
-
-def line_record(r: Any) -> dict[str, Any]:
-    return {
-        "line_no": r.line_no,
-        "sku": r.sku,
-        "quantity": r.quantity,
-        "price_cents": r.price_cents,
-        "label": r.label,
-        "allocated": r.allocated,
-        "waiting": r.waiting,
-        "cancelled": r.cancelled,
-        "shipped": r.shipped,
-        "backordered": r.backordered,
-        "eta": r.eta_date,
-        "eta_kind": r.eta_kind,
-        "first_eta": r.first_eta_date,
-        "alternatives": list(r.alternatives or []),
-    }
 
 
 def order_records(session: Session, heads: Sequence[Any]) -> list[dict[str, Any]]:
@@ -363,51 +340,7 @@ def order_records(session: Session, heads: Sequence[Any]) -> list[dict[str, Any]
             lines[r.order_id].append(r)
         for s in session.execute(_SHIPMENTS_OF, chunk):
             shipments[s.order_id].append(s)
-    out = []
-    for h in heads:
-        ordered = sorted(
-            shipments[h.id],
-            key=lambda s: (
-                _SHIPMENT_RANK.get(s.status, 3),
-                s.planned_date.isoformat() if s.planned_date else "9999",
-                s.id or 0,
-            ),
-        )
-        out.append(
-            {
-                "id": h.id,
-                "account_id": h.account_id,
-                "rep_id": h.rep_id,
-                "warehouse_id": h.warehouse_id,
-                "status": h.status,
-                "outcome": h.outcome,
-                "reason": h.reason,
-                "differences": list(h.differences or []),
-                "needs_attention": bool(h.needs_attention),
-                "version": h.version,
-                "policy": h.policy,
-                "cap": h.policy_cap,
-                "note": h.note,
-                "review_note": h.review_note,
-                "client_time": h.client_time,
-                "committed_at": h.committed_at,
-                "total_cents": h.total_cents,
-                "has_backorders": bool(h.has_backorders),
-                "lines": [line_record(r) for r in sorted(lines[h.id], key=lambda r: r.line_no)],
-                "shipments": [
-                    {
-                        "id": s.id,
-                        "status": s.status,
-                        "date": s.planned_date,
-                        "lines": [_item(x) for x in s.lines or []],
-                        "shipped_at": s.shipped_at,
-                    }
-                    for s in ordered
-                ],
-                "unscheduled": [_item(x) for x in h.unscheduled or []],
-            }
-        )
-    return out
+    return [pub.order_data(h, lines[h.id], shipments[h.id]) for h in heads]
 
 
 def _orders(session: Session, who: Principal, after: str | None, limit: int, _s: Any) -> Page:
@@ -446,24 +379,7 @@ def _queue(
     if after is not None:
         query = query.where(_L.id > int(after))
     rows = session.execute(query.order_by(_L.id).limit(limit)).all()
-    return Page(
-        [
-            (
-                str(r.id),
-                {
-                    "entry_id": str(r.id),
-                    "sku": r.sku,
-                    "warehouse_id": r.warehouse_id,
-                    "waiting": r.waiting,
-                    "committed_at": r.committed_at,
-                    "tier": r.tier,
-                    "order_value": r.total_cents,
-                    "policy": r.policy,
-                },
-            )
-            for r in rows
-        ]
-    )
+    return Page([(str(r.id), pub.queue_entry_data(r, r)) for r in rows])
 
 
 PyFetch = Callable[[Session, Principal, str | None, int, list[int] | None], Page]

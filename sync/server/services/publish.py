@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
+from typing import Any
 
+from pydantic_core import to_jsonable_python
 from sqlmodel import Session, col, select
 
 from sync import protocol as p
@@ -120,8 +122,8 @@ def order(row: Order, lines: Sequence[OrderLine], shipments: Sequence[Shipment])
     )
 
 
-def _shipment_order(row: Shipment) -> tuple[int, str, int]:
-    rank = {"shipped": 0, "ready": 1, "planned": 2}.get(row.status, 3)
+def _shipment_order(row: Any) -> tuple[int, str, int]:
+    rank = _SHIPMENT_RANK.get(row.status, 3)
     return (rank, (row.planned_date.isoformat() if row.planned_date else "9999"), row.id or 0)
 
 
@@ -143,6 +145,102 @@ def orders(session: Session, rows: Iterable[Order]) -> list[p.OrderPublic]:
 def order_by_id(session: Session, order_id: uuid.UUID) -> p.OrderPublic | None:
     row = session.get(Order, order_id)
     return orders(session, [row])[0] if row is not None else None
+
+
+# ------------------------------------------------------------------------------------------
+# The same records as plain dicts, for the hot paths (the order commit's change rows, snapshot
+# pages): no pydantic model per record. `json_data` turns one into exactly what
+# `model_dump(mode="json")` of its model gives (tests/integration/test_feed_fast.py and
+# test_push_batch.py compare them).
+# ------------------------------------------------------------------------------------------
+
+_SHIPMENT_RANK = {"shipped": 0, "ready": 1, "planned": 2}
+
+
+def json_data(record: dict[str, Any]) -> dict[str, Any]:
+    return to_jsonable_python(record)
+
+
+def stock_data(row: Any) -> dict[str, Any]:
+    return {
+        "sku": row.sku,
+        "warehouse_id": row.warehouse_id,
+        "on_hand": row.on_hand,
+        "reserved": row.reserved,
+    }
+
+
+def queue_entry_data(row: Any, head: Any) -> dict[str, Any]:
+    return {
+        "entry_id": str(row.id),
+        "sku": row.sku,
+        "warehouse_id": row.warehouse_id,
+        "waiting": row.waiting,
+        "committed_at": head.committed_at,
+        "tier": head.tier,
+        "order_value": head.total_cents,
+        "policy": head.policy,
+    }
+
+
+def _item(item: dict[str, Any]) -> dict[str, Any]:
+    return {"line_no": item["line_no"], "sku": item["sku"], "quantity": item["quantity"]}
+
+
+def line_data(r: Any) -> dict[str, Any]:
+    return {
+        "line_no": r.line_no,
+        "sku": r.sku,
+        "quantity": r.quantity,
+        "price_cents": r.price_cents,
+        "label": r.label,
+        "allocated": r.allocated,
+        "waiting": r.waiting,
+        "cancelled": r.cancelled,
+        "shipped": r.shipped,
+        "backordered": r.backordered,
+        "eta": r.eta_date,
+        "eta_kind": r.eta_kind,
+        "first_eta": r.first_eta_date,
+        "alternatives": list(r.alternatives or []),
+    }
+
+
+def order_data(h: Any, lines: Sequence[Any], shipments: Sequence[Any]) -> dict[str, Any]:
+    """An OrderPublic as a dict, from an order row and its line and shipment rows (ORM rows,
+    Core rows or anything with the columns as attributes)."""
+    return {
+        "id": h.id,
+        "account_id": h.account_id,
+        "rep_id": h.rep_id,
+        "warehouse_id": h.warehouse_id,
+        "status": h.status,
+        "outcome": h.outcome,
+        "reason": h.reason,
+        "differences": list(h.differences or []),
+        "needs_attention": bool(h.needs_attention),
+        "version": h.version,
+        "policy": h.policy,
+        "cap": h.policy_cap,
+        "note": h.note,
+        "review_note": h.review_note,
+        "client_time": h.client_time,
+        "committed_at": h.committed_at,
+        "total_cents": h.total_cents,
+        "has_backorders": bool(h.has_backorders),
+        "lines": [line_data(r) for r in sorted(lines, key=lambda r: r.line_no)],
+        "shipments": [
+            {
+                "id": s.id,
+                "status": s.status,
+                "date": s.planned_date,
+                "lines": [_item(x) for x in s.lines or []],
+                "shipped_at": s.shipped_at,
+            }
+            for s in sorted(shipments, key=_shipment_order)
+        ],
+        "unscheduled": [_item(x) for x in h.unscheduled or []],
+    }
 
 
 def queue_entry(row: OrderLine, head: Order) -> p.QueueEntryPublic:

@@ -200,6 +200,8 @@ class Pusher:
             actor=who.username,
             is_postgres=self.db.is_postgres,
         )
+        # SQLAlchemy's own nested transaction, not a bare SAVEPOINT: when an ORM flush fails,
+        # the session rolls back to it and stays usable for the next mutation.
         savepoint = session.begin_nested() if protect else None
         try:
             result = HANDLERS[m.name](tx, who, m)

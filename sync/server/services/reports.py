@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator
-from datetime import date, timedelta, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
+from sqlalchemy import BigInteger, Date, and_, case, cast, extract, func
 from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
@@ -33,6 +34,7 @@ from sync.server.models import (
 from sync.server.services.review import day_start
 from sync.server.settings import Settings
 
+_ONE_DAY = timedelta(days=1)
 _O = Order.__table__.c  # type: ignore[attr-defined]
 _L = OrderLine.__table__.c  # type: ignore[attr-defined]
 
@@ -105,7 +107,30 @@ def _public(m: BackorderMetrics) -> p.MetricsPublic:
 
 def metrics(session: Session, start: date, end: date, tz: tzinfo) -> p.MetricsReport:
     """`end` is exclusive. The trend covers the 12 ISO weeks that end with the week of the
-    period's last day."""
+    period's last day. Aggregated in SQL (see `_tallies`): the same figures as app.domain.metrics
+    over `order_facts` (`metrics_from_facts`, which tests/integration/test_metrics_sql.py
+    compares it with), without reading a row per order line into Python."""
+    last_day = end - timedelta(days=1)
+    trend_start = last_day - timedelta(days=last_day.weekday() + 7 * 11)
+    weeks = [trend_start + timedelta(weeks=i) for i in range(12)]
+    lo, hi = day_start(start, tz), day_start(end, tz)
+    bounds = [day_start(w, tz) for w in weeks] + [day_start(weeks[-1] + timedelta(weeks=1), tz)]
+    period, by_week = _tallies(session, lo, hi, bounds)
+    return p.MetricsReport(
+        start=start,
+        end=end,
+        metrics=_public(_freeze(period)),
+        trend=[
+            p.WeekMetrics(week_start=week, metrics=_public(_freeze(by_week[i])))
+            for i, week in enumerate(weeks)
+        ],
+        top_items=_top_items(session, lo, hi, 10),
+    )
+
+
+def metrics_from_facts(session: Session, start: date, end: date, tz: tzinfo) -> p.MetricsReport:
+    """The same report computed by app.domain.metrics over one OrderFacts per order (the
+    definition `metrics` is checked against; slower: every line is read into Python)."""
     last_day = end - timedelta(days=1)
     trend_start = last_day - timedelta(days=last_day.weekday() + 7 * 11)
     facts = list(order_facts(session, min(start, trend_start), end, tz))
@@ -129,6 +154,186 @@ def metrics(session: Session, start: date, end: date, tz: tzinfo) -> p.MetricsRe
             for i in most_backordered_items(facts, lo, hi, limit=10)
         ],
     )
+
+
+# -- the metrics in SQL ----------------------------------------------------------------------
+#
+# Every figure of app.domain.metrics is a sum over orders or lines (the rates are ratios of two
+# sums, the fulfilment time a sum of durations over a count), so the database can add them up:
+# per order first (an order is backordered if any line is), then per (trend week, in period).
+# Definitions, as reports.order_facts hands them to the domain:
+#   backordered line: backordered > 0; filled / shipped: backordered and shipped_at set
+#   (fulfilment is measured to shipping); on time: shipped on or before the first ETA, the
+#   shipping day being shipped_at's date in UTC (as the facts carry it); cancelled order:
+#   status "cancelled" with a cancel time. Durations are summed in whole microseconds, exactly.
+
+_FIELDS = (
+    "orders",
+    "backordered_orders",
+    "cancelled_backordered_orders",
+    "lines",
+    "backordered_lines",
+    "filled_lines",
+    "fulfilment_us",
+    "units_ordered",
+    "units_available",
+    "shipped_lines",
+    "on_time_lines",
+    "shipped_without_eta",
+)
+
+
+def _flag(condition: Any) -> Any:
+    return case((condition, 1), else_=0)
+
+
+def _micros(session: Session, later: Any, earlier: Any) -> Any:
+    """Exact microseconds between two stored moments."""
+    if session.get_bind().dialect.name == "postgresql":
+        return cast(extract("epoch", later - earlier) * 1_000_000, BigInteger)
+    # SQLite keeps them as "YYYY-MM-DD HH:MM:SS.ffffff" (UTC): whole seconds, then the digits.
+    seconds = cast(func.strftime("%s", later), BigInteger) - cast(
+        func.strftime("%s", earlier), BigInteger
+    )
+    fraction = cast(func.substr(later, 21, 6), BigInteger) - cast(
+        func.substr(earlier, 21, 6), BigInteger
+    )
+    return seconds * 1_000_000 + fraction
+
+
+def _utc_date(session: Session, moment: Any) -> Any:
+    if session.get_bind().dialect.name == "postgresql":
+        return cast(func.timezone("UTC", moment), Date)
+    return func.substr(moment, 1, 10)  # SQLite: the stored text starts with the UTC date
+
+
+def _tallies(
+    session: Session, lo: datetime, hi: datetime, bounds: list[datetime]
+) -> tuple[dict[str, int], list[dict[str, int]]]:
+    committed = _O.committed_at
+    back = _L.backordered > 0
+    shipped = and_(back, _L.shipped_at.is_not(None))
+    with_eta = and_(shipped, _L.first_eta_date.is_not(None))
+    week = case(
+        *[
+            (and_(committed >= bounds[i], committed < bounds[i + 1]), i)
+            for i in range(len(bounds) - 1)
+        ],
+        else_=-1,
+    )
+    per_order = (
+        core_select(
+            week.label("week"),
+            _flag(and_(committed >= lo, committed < hi)).label("in_period"),
+            func.max(_flag(and_(_O.status == "cancelled", _O.cancelled_at.is_not(None)))).label(
+                "cancelled"
+            ),
+            func.count().label("lines"),
+            func.sum(_flag(back)).label("backordered_lines"),
+            func.sum(_flag(shipped)).label("filled_lines"),
+            func.sum(
+                case((shipped, _micros(session, _L.shipped_at, _L.backordered_at)), else_=0)
+            ).label("fulfilment_us"),
+            func.sum(_L.quantity).label("units_ordered"),
+            func.sum(_L.quantity - _L.backordered).label("units_available"),
+            func.sum(_flag(with_eta)).label("shipped_lines"),
+            func.sum(
+                _flag(and_(with_eta, _utc_date(session, _L.shipped_at) <= _L.first_eta_date))
+            ).label("on_time_lines"),
+            func.sum(_flag(and_(shipped, _L.first_eta_date.is_(None)))).label(
+                "shipped_without_eta"
+            ),
+        )
+        .join_from(Order.__table__, OrderLine.__table__, _L.order_id == _O.id)  # type: ignore[attr-defined]
+        .where(committed >= min(lo, bounds[0]), committed < hi)
+        .group_by(_O.id)
+        .subquery()
+    )
+    o = per_order.c
+    has_back = o.backordered_lines > 0
+    query = core_select(
+        o.week,
+        o.in_period,
+        func.count(),
+        func.sum(_flag(has_back)),
+        func.sum(_flag(and_(has_back, o.cancelled == 1))),
+        *(func.sum(getattr(o, name)) for name in _FIELDS[3:]),
+    ).group_by(o.week, o.in_period)
+    period = dict.fromkeys(_FIELDS, 0)
+    by_week = [dict.fromkeys(_FIELDS, 0) for _ in range(len(bounds) - 1)]
+    for row in session.execute(query):
+        counts = {name: int(value or 0) for name, value in zip(_FIELDS, row[2:], strict=True)}
+        targets = []
+        if row[1]:
+            targets.append(period)
+        if row[0] >= 0:
+            targets.append(by_week[row[0]])
+        for target in targets:
+            for name, value in counts.items():
+                target[name] += value
+    return period, by_week
+
+
+def _rate(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
+
+
+def _freeze(t: dict[str, int]) -> BackorderMetrics:
+    """As app.domain.metrics freezes its running sums (the same arithmetic, so the same floats:
+    the durations are averaged as timedeltas, then converted to days once)."""
+    filled = t["filled_lines"]
+    return BackorderMetrics(
+        orders=t["orders"],
+        backordered_orders=t["backordered_orders"],
+        cancelled_backordered_orders=t["cancelled_backordered_orders"],
+        lines=t["lines"],
+        backordered_lines=t["backordered_lines"],
+        filled_lines=filled,
+        units_ordered=t["units_ordered"],
+        units_available=t["units_available"],
+        shipped_lines=t["shipped_lines"],
+        on_time_lines=t["on_time_lines"],
+        shipped_without_eta=t["shipped_without_eta"],
+        backorder_rate=_rate(t["backordered_orders"], t["orders"]),
+        avg_fulfilment_days=(
+            timedelta(microseconds=t["fulfilment_us"]) / filled / _ONE_DAY if filled else None
+        ),
+        cancellation_rate=_rate(t["cancelled_backordered_orders"], t["backordered_orders"]),
+        line_fill_rate=_rate(t["lines"] - t["backordered_lines"], t["lines"]),
+        unit_fill_rate=_rate(t["units_available"], t["units_ordered"]),
+        promise_accuracy=_rate(t["on_time_lines"], t["shipped_lines"]),
+    )
+
+
+def _top_items(
+    session: Session, lo: datetime, hi: datetime, limit: int
+) -> list[p.ItemBackordersPublic]:
+    """app.domain.metrics.most_backordered_items: worst first by backordered lines, then
+    backordered units, then item code (in code-point order, as Python sorts)."""
+    back_lines = func.sum(_flag(_L.backordered > 0))
+    back_units = func.sum(_L.backordered)
+    sku = _L.sku
+    if session.get_bind().dialect.name == "postgresql":
+        sku = sku.collate("C")
+    query = (
+        core_select(_L.sku, func.count(), back_lines, func.sum(_L.quantity), back_units)
+        .join_from(Order.__table__, OrderLine.__table__, _L.order_id == _O.id)  # type: ignore[attr-defined]
+        .where(_O.committed_at >= lo, _O.committed_at < hi)
+        .group_by(_L.sku)
+        .having(back_lines > 0)
+        .order_by(back_lines.desc(), back_units.desc(), sku)
+        .limit(limit)
+    )
+    return [
+        p.ItemBackordersPublic(
+            sku=row[0],
+            lines=int(row[1]),
+            backordered_lines=int(row[2]),
+            units_ordered=int(row[3]),
+            backordered_units=int(row[4]),
+        )
+        for row in session.execute(query)
+    ]
 
 
 def low_stock(

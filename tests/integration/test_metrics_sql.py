@@ -1,0 +1,73 @@
+"""The supervisor's metrics are added up in SQL (reports.metrics); they must equal, figure for
+figure and float for float, app.domain.metrics over one OrderFacts per order
+(reports.metrics_from_facts), on SQLite and PostgreSQL, in UTC and across a DST change."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import text
+
+from sync.server.db import Database, make_engine
+from sync.server.seed.generate import SeedConfig, generate
+from sync.server.services import reports
+from sync.server.settings import Settings
+from tests.integration.test_seed_and_run import NOW
+
+
+def test_sql_metrics_equal_the_domain_metrics_over_the_facts(database_url):
+    db = Database(make_engine(database_url))
+    try:
+        from sync.server.migrate import upgrade
+
+        upgrade(db.engine)
+        generate(
+            db,
+            Settings(database_url=database_url),
+            SeedConfig(products=150, accounts=40, history_weeks=40),
+            now=NOW,
+        )
+        with db.write() as s:
+            # moments with odd microseconds, as real clocks give them
+            if db.is_postgres:
+                shift = "shipped_at + interval '123457 microseconds'"
+            else:  # SQLite keeps "YYYY-MM-DD HH:MM:SS.ffffff"
+                shift = "substr(shipped_at, 1, 20) || '123457'"
+            s.execute(
+                text(
+                    f"UPDATE order_line SET shipped_at = {shift} "
+                    "WHERE shipped_at IS NOT NULL AND id % 3 = 0"
+                )
+            )
+            # and some backorders shipped that never had an ETA
+            s.execute(
+                text(
+                    "UPDATE order_line SET first_eta_date = NULL "
+                    "WHERE shipped_at IS NOT NULL AND backordered > 0 AND id % 5 = 0"
+                )
+            )
+        today = NOW.date()
+        periods = [
+            (today - timedelta(days=27), today + timedelta(days=1)),  # the console's default
+            (today - timedelta(days=365), today + timedelta(days=1)),  # a year
+            (today - timedelta(days=100), today - timedelta(days=97)),  # three days
+            (date(2024, 10, 20), date(2024, 11, 3)),  # over the end of summer time
+            (today + timedelta(days=10), today + timedelta(days=20)),  # nothing in it
+        ]
+        seen_backorders = seen_shipped = seen_cancelled = seen_no_eta = False
+        for tz in (ZoneInfo("UTC"), ZoneInfo("Europe/Berlin"), ZoneInfo("America/New_York")):
+            for start, end in periods:
+                with db.session() as s:
+                    fast = reports.metrics(s, start, end, tz)
+                    slow = reports.metrics_from_facts(s, start, end, tz)
+                assert fast.model_dump() == slow.model_dump(), (tz, start, end)
+                m = slow.metrics
+                seen_backorders |= m.backordered_orders > 0
+                seen_shipped |= m.shipped_lines > 0 and m.avg_fulfilment_days is not None
+                seen_cancelled |= m.cancelled_backordered_orders > 0
+                seen_no_eta |= m.shipped_without_eta > 0
+        # the data exercised every figure
+        assert seen_backorders and seen_shipped and seen_cancelled and seen_no_eta
+    finally:
+        db.dispose()
