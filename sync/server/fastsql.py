@@ -26,6 +26,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import Executable
 from sqlalchemy.sql.dml import Insert
 
@@ -123,7 +124,9 @@ class Fast:
             return []
         keys = frozenset(sets[0]) if isinstance(self.statement, Insert) else None
         c = self._get(dialect, keys)
+        dbapi_error = dialect.loaded_dbapi.Error
         cursor = conn.connection.cursor()
+        sql: str = c.sql
         try:
             if c.values_at is not None and many and len(sets) > 1:
                 rows: list[tuple[Any, ...]] = []
@@ -138,8 +141,15 @@ class Fast:
                 cursor.executemany(sql, [self._args(c, s) for s in sets])
                 rows = []
             else:
-                cursor.execute(self._render(c, sets[0]), self._args(c, sets[0]))
+                sql = self._render(c, sets[0])
+                cursor.execute(sql, self._args(c, sets[0]))
                 rows = cursor.fetchall() if c.has_rows else []
+        except dbapi_error as error:
+            # As SQLAlchemy would raise it (IntegrityError, OperationalError, ...): callers tell
+            # a fault a retry may cure (deadlock, busy database) by these classes.
+            raise DBAPIError.instance(
+                sql, None, error, dbapi_error, hide_parameters=True, dialect=dialect
+            ) from error
         finally:
             cursor.close()
         make = c.row_type._make

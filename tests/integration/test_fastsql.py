@@ -9,8 +9,10 @@ from datetime import UTC, date, timedelta
 
 from sqlalchemy import bindparam, insert, update
 from sqlalchemy import select as sa_select
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import select
 
+from sync.server.db import is_retryable
 from sync.server.fastsql import Fast
 from sync.server.models import Order, OrderLine, Shipment
 from sync.server.services import commit, stockbook
@@ -195,3 +197,38 @@ def test_an_insert_must_name_every_column_it_fills(server, world):
             assert "status" in str(error)
         else:
             raise AssertionError("an insert without a defaulted column was accepted")
+
+
+def test_driver_errors_surface_as_sqlalchemys_so_retries_still_work(server, world):
+    """A busy SQLite database or a PostgreSQL deadlock must stay a fault a retry may cure."""
+    world.user("rep1")
+    account = world.account("rep1")
+    row = order_row(account, world.users["rep1"], world.warehouse_id)
+    with server.db.write() as s:
+        commit._INSERT_ORDER_F.run(s.connection(), row)
+    with server.db.write() as s:
+        try:
+            commit._INSERT_ORDER_F.run(s.connection(), row)  # the same primary key again
+        except IntegrityError as error:
+            assert not is_retryable(error)
+        else:
+            raise AssertionError("a duplicate key was accepted")
+    if server.db.is_sqlite:  # a real busy database: another connection holds the write lock
+        import sqlite3
+
+        other = sqlite3.connect(server.db.engine.url.database, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        try:
+            with server.db.session() as s:
+                conn = s.connection()
+                conn.exec_driver_sql("PRAGMA busy_timeout=1")
+                try:
+                    commit._INSERT_ORDER_F.run(conn, {**row, "id": uuid.uuid4()})
+                except OperationalError as error:
+                    assert is_retryable(error)
+                else:
+                    raise AssertionError("wrote past another connection's write lock")
+                conn.exec_driver_sql("PRAGMA busy_timeout=30000")
+        finally:
+            other.execute("ROLLBACK")
+            other.close()

@@ -253,3 +253,38 @@ async def test_change_rows_written_by_the_commit_equal_the_records_read_back(ser
             data, rep_id = changes_module._state(s, entity, key)
             assert json.dumps(row.data, sort_keys=True) == json.dumps(data, sort_keys=True), key
             assert row.rep_id == rep_id
+
+
+async def test_a_batch_with_refusals_runs_at_most_twice(server, client, world, monkeypatch):
+    """Optimistic first, without savepoints; at the first failure the batch runs again with
+    that outcome decided and a savepoint around every mutation, so later failures cost no
+    third run."""
+    world.user("rep1")
+    account = world.account("rep1")
+    held = world.account("rep1", credit_hold=True)
+    world.product("A", 10)
+    device = await sign_in(client, "rep1")
+    real = push_module.HANDLERS["place_order"]
+    calls: list[int] = []
+
+    def counted(tx, who, m):
+        calls.append(m.mutation_id)
+        return real(tx, who, m)
+
+    monkeypatch.setitem(push_module.HANDLERS, "place_order", counted)
+    answer = await device.push(
+        place_order(account, ("A", 1)),
+        place_order(held, ("A", 1)),  # refused: credit hold
+        place_order(account, ("A", 2)),
+        place_order(held, ("A", 1)),  # refused again
+        place_order(account, ("A", 3)),
+    )
+    assert [r["outcome"] for r in answer["results"]] == [
+        "accepted",
+        "rejected",
+        "accepted",
+        "rejected",
+        "accepted",
+    ]
+    assert calls == [1, 2, 1, 3, 4, 5]
+    assert world.stock("A").reserved == 6

@@ -5,9 +5,18 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
+from starlette.concurrency import run_in_threadpool
 
 from sync import protocol as p
-from sync.server.deps import ClockDep, CurrentUser, DbDep, ProtocolChecked, SessionDep, SettingsDep
+from sync.server.deps import (
+    ClockDep,
+    CurrentUser,
+    DbDep,
+    ProtocolChecked,
+    SettingsDep,
+    TokenDep,
+    authenticate,
+)
 from sync.server.services import feed
 from sync.server.services.info import server_info
 from sync.server.services.prefetch import Key, Prefetcher
@@ -30,12 +39,16 @@ def info(_: CurrentUser, settings: SettingsDep, clock: ClockDep) -> p.ServerInfo
         413: {"description": "the request body is too large"},
     },
 )
-def push(
-    body: p.PushRequest, who: CurrentUser, db: DbDep, clock: ClockDep, settings: SettingsDep
+async def push(
+    body: p.PushRequest, token: TokenDep, db: DbDep, clock: ClockDep, settings: SettingsDep
 ) -> Response:
-    answer = Pusher(db, clock, settings).push(who, body)
-    # Already a validated PushResponse: serialise it once, skip FastAPI's second validation.
-    return Response(answer.model_dump_json(), media_type="application/json")
+    def work() -> bytes:
+        who = authenticate(db, token)
+        answer = Pusher(db, clock, settings).push(who, body)
+        # Already a validated PushResponse: serialise it once, skip FastAPI's second validation.
+        return answer.model_dump_json().encode()
+
+    return Response(await run_in_threadpool(work), media_type="application/json")
 
 
 @router.get(
@@ -43,15 +56,20 @@ def push(
     response_model=p.PullPage,
     responses={409: {"description": "the cursor is ahead of the server: resync"}},
 )
-def pull(
-    who: CurrentUser,
-    session: SessionDep,
+async def pull(
+    token: TokenDep,
+    db: DbDep,
     cursor: Annotated[int, Query(ge=0, le=2**62, description="the last seq applied")] = 0,
     limit: Annotated[int, Query(ge=1, le=p.MAX_PAGE)] = 500,
 ) -> Response:
     # The page is built as JSON text in the shape of p.PullPage (see feed.py): returned as is,
     # FastAPI neither validates nor serialises it again.
-    return Response(feed.pull_json(session, who, cursor, limit), media_type="application/json")
+    def work() -> bytes:
+        who = authenticate(db, token)
+        with db.session() as session:
+            return feed.pull_json(session, who, cursor, limit)
+
+    return Response(await run_in_threadpool(work), media_type="application/json")
 
 
 @router.get(
@@ -59,10 +77,10 @@ def pull(
     response_model=p.SnapshotPage,
     responses={422: {"description": "unknown section or a malformed `after`"}},
 )
-def snapshot(
+async def snapshot(
     request: Request,
-    who: CurrentUser,
-    session: SessionDep,
+    token: TokenDep,
+    db: DbDep,
     settings: SettingsDep,
     section: p.SnapshotSection,
     after: Annotated[str | None, Query(max_length=100)] = None,
@@ -73,14 +91,20 @@ def snapshot(
     prefetch: Prefetcher = request.app.state.prefetch
     gzip_ok = "gzip" in request.headers.get("accept-encoding", "")
     key = Key(section, after, limit, settings.gzip_level if gzip_ok else None)
-    served = prefetch.take(session, who, key)
-    if served is not None:
-        page, headers = served.page, {"Vary": "Accept-Encoding"}
-        if served.gzipped:
-            headers["Content-Encoding"] = "gzip"
-        response = Response(served.body, media_type="application/json", headers=headers)
-    else:
-        page = feed.snapshot_page(session, who, section, after, limit)
-        response = Response(page.body, media_type="application/json")
-    prefetch.offer(who, page, limit, key.gzip_level)
-    return response
+
+    def work() -> Response:
+        who = authenticate(db, token)
+        with db.session() as session:
+            served = prefetch.take(session, who, key)
+            if served is not None:
+                page, headers = served.page, {"Vary": "Accept-Encoding"}
+                if served.gzipped:
+                    headers["Content-Encoding"] = "gzip"
+                response = Response(served.body, media_type="application/json", headers=headers)
+            else:
+                page = feed.snapshot_page(session, who, section, after, limit)
+                response = Response(page.body, media_type="application/json")
+        prefetch.offer(who, page, limit, key.gzip_level)
+        return response
+
+    return await run_in_threadpool(work)

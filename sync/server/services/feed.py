@@ -30,6 +30,7 @@ from typing import Any
 
 from pydantic_core import to_json
 from sqlalchemy import bindparam, select, text
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
 from sync import protocol as p
@@ -149,10 +150,14 @@ def fetch_raw(session: Session, sql: str, params: dict[str, Any]) -> list[Any]:
     """Rows as the driver returns them (plain tuples), in the session's transaction: for pages
     of JSON text, SQLAlchemy's Row objects and result processing would cost more than the
     query."""
-    cursor = session.connection().connection.cursor()
+    conn = session.connection()
+    dbapi_error = conn.dialect.loaded_dbapi.Error
+    cursor = conn.connection.cursor()
     try:
         cursor.execute(sql, params)
         return cursor.fetchall()
+    except dbapi_error as error:  # as SQLAlchemy would raise it
+        raise DBAPIError.instance(sql, None, error, dbapi_error, dialect=conn.dialect) from error
     finally:
         cursor.close()
 

@@ -1,14 +1,19 @@
 """Push: apply a device's batch of mutations exactly once each.
 
-A batch is applied in ONE write transaction, with a savepoint around each mutation. The device's
-last applied mutation id and each mutation's answer are written in that same transaction, so
-effects and bookkeeping commit together or not at all. An id at or below the device's last one
-is a duplicate: it is skipped and answered with the stored answer; an id that skips one is a
-gap (refused if nothing before it in the batch was applied). A business refusal is a `rejected`
-outcome. Anything else a mutation raises rolls its own effects back to its savepoint, puts it in
-the dead-letter table and still advances the id, so one bad mutation never blocks the queue
-behind it, nor undoes the mutations before it. Database faults a retry may cure (deadlock,
-serialization failure, busy) retry the whole batch.
+A batch is applied in ONE write transaction. The device's last applied mutation id and each
+mutation's answer are written in that same transaction, so effects and bookkeeping commit
+together or not at all. An id at or below the device's last one is a duplicate: it is skipped
+and answered with the stored answer; an id that skips one is a gap (refused if nothing before
+it in the batch was applied). A business refusal is a `rejected` outcome. Anything else a
+mutation raises is a fault: its effects are undone, it goes to the dead-letter table and the id
+still advances, so one bad mutation never blocks the queue behind it, nor undoes the mutations
+before it. Database faults a retry may cure (deadlock, serialization failure, busy) retry the
+whole batch.
+
+Undoing one mutation alone needs a savepoint around it, which costs about as much as a small
+mutation. So a batch runs optimistically without them; when a mutation fails (rare: a refusal
+or a fault), the transaction is rolled back whole and the batch runs again, the failed
+mutation's outcome decided (recorded, not re-run) and every mutation in its own savepoint.
 
 One transaction per batch instead of one per mutation: one commit (and, on SQLite, one turn of
 the writer lock) per batch, one insert of the answers and one of the change rows (the change
@@ -93,9 +98,9 @@ class Failure:
 
 
 class Unprotected(Exception):
-    """The first mutation of a batch attempt, run without a savepoint, failed: the transaction
-    is rolled back whole (nothing else had happened in it yet) and the batch runs again with
-    this mutation's outcome decided: its refusal or dead letter is recorded, not re-run."""
+    """A mutation run without a savepoint failed: the transaction is rolled back whole and the
+    batch runs again with this mutation's outcome decided (its refusal or dead letter is
+    recorded, not re-run), and with savepoints."""
 
     def __init__(self, mutation_id: int, failure: Failure) -> None:
         super().__init__(f"mutation {mutation_id} failed")
@@ -147,9 +152,11 @@ class Pusher:
         fresh = [m for m in mutations if m.mutation_id > last]
         if len(fresh) > 1 and self.db.is_postgres:
             lock_batch_stock(session, who, fresh)
-        # The first mutation to run has nothing before it to protect: it runs without a
-        # savepoint, and if it fails the whole transaction is rolled back and run again with
-        # its outcome decided (see Unprotected). Every later one gets a savepoint.
+        # Optimistic first: a batch runs without savepoints; if a mutation fails, the whole
+        # transaction is rolled back and the batch runs again with its outcome decided (see
+        # Unprotected), this time with a savepoint around every mutation but the first (which
+        # has nothing before it to protect). Most batches have no failure and pay no savepoint.
+        careful = bool(decided)
         protect = False
         for m in mutations:
             if m.mutation_id <= stored_last:
@@ -165,7 +172,7 @@ class Pusher:
                 result, produced = self._failed(session, who, m, failure, now), []
             else:
                 result, produced = self._apply(session, who, m, now, protect=protect)
-            protect = True
+            protect = careful
             results.append(result)
             records.append(
                 {
