@@ -200,7 +200,7 @@ def download(client: httpx.Client, section: str, page: int) -> tuple[int, int]:
         response = client.get("/sync/snapshot", params=params)
         response.raise_for_status()
         body = response.json()
-        records += len(body["records"])
+        records += len(body["rows"])
         pages += 1
         if not body["has_more"]:
             return records, pages
@@ -283,11 +283,9 @@ def part_snapshot(args: argparse.Namespace, cache: Path, scratch: Path) -> None:
     path = working_copy(source, scratch)
     with Served(f"sqlite:///{path}", args) as server:
         client, _ = server.client("rep1")
-        warehouses = tuple(
-            sorted({r["data"]["warehouse_id"] for r in client.get(
-                "/sync/snapshot", params={"section": "accounts", "limit": 2000}
-            ).json()["records"]})
-        )  # fmt: skip
+        accounts = client.get("/sync/snapshot", params={"section": "accounts", "limit": 2000})
+        column = accounts.json()["columns"].index("warehouse_id")
+        warehouses = tuple(sorted({row[column] for row in accounts.json()["rows"]}))
         per_section: dict[str, list[float]] = {s: [] for s in SNAPSHOT_SECTIONS}
         totals, floors, pages, records = [], [], {}, {}
         for _ in range(args.repeat):

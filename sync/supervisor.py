@@ -243,7 +243,8 @@ class SupervisorClient:
             if after is not None:
                 params["after"] = after
             page = await self._call("GET", "/sync/snapshot", p.SnapshotPage, params=params)
-            records.extend(r.data for r in page.records if r.data is not None)
+            model = p.SNAPSHOT_RECORDS[section][1]
+            records.extend(model.model_validate(r) for r in page.records())
             if not page.has_more:
                 return records
             after = page.after

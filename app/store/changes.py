@@ -319,18 +319,18 @@ _FAST_CHECKS: dict[Convert, str] = {
 }
 
 
-def _storage_default(convert: Convert, default: Any) -> Any:
+def storage_default(convert: Convert, default: Any) -> Any:
     if default is REQUIRED or default is None:
         return default
     return convert(list(default) if isinstance(default, tuple) else default)
 
 
-def _slow(entity: str, index: int, value: Any, change_id: str) -> Any:
+def stored_value(entity: str, index: int, value: Any, change_id: str) -> Any:
     _column, name, convert, default = FIELDS[entity][index]
     if value is _MISSING:
         if default is REQUIRED:
             raise StoreError(f"{entity} {change_id}: field {name!r} is missing")
-        return _storage_default(convert, default)
+        return storage_default(convert, default)
     if value is None and default is None:
         return None
     if (convert is vals.flag or convert is vals.maybe_flag) and (value is True or value is False):
@@ -347,13 +347,13 @@ def _field_index(entity: str, column: str) -> int:
     return next(i for i, spec in enumerate(FIELDS[entity]) if spec[0] == column)
 
 
-_POLICY_FIELDS = {
+POLICY_FIELDS = {
     "account": (_field_index("account", "default_policy"), _field_index("account", "default_cap")),
     "order": (_field_index("order", "policy"), _field_index("order", "cap")),
 }
 
 
-def _check_policy(entity: str, change_id: str, kind: str, cap: int | None) -> None:
+def check_policy(entity: str, change_id: str, kind: str, cap: int | None) -> None:
     try:
         ShipmentPolicy.parse(kind, cap)
     except DomainError as bad:
@@ -385,8 +385,8 @@ def _compile_row_builder(entity: str) -> RowBuilder:
             lines.append(f"    {v} = {slow}")
     if entity == "demand":  # order_ref (field 0) defaults to the entry's own id
         lines.append("    v0 = change_id if v0 is None else v0")
-    if entity in _POLICY_FIELDS:  # the shipment policy and its cap must fit together
-        kind, cap = (f"v{i}" for i in _POLICY_FIELDS[entity])
+    if entity in POLICY_FIELDS:  # the shipment policy and its cap must fit together
+        kind, cap = (f"v{i}" for i in POLICY_FIELDS[entity])
         lines.append(f"    check_policy({entity!r}, change_id, {kind}, {cap})")
     values = ", ".join(f"v{i}" for i in range(len(FIELDS[entity])))
     if entity == "stock":  # the protocol's common case inline: sku text, warehouse id an int
@@ -399,10 +399,10 @@ def _compile_row_builder(entity: str) -> RowBuilder:
     lines.append(f"    return ({key}, {values})")
     namespace: dict[str, Any] = {
         "MISSING": _MISSING,
-        "slow": _slow,
+        "slow": stored_value,
         "line_key": line_key,
         "stock_key": stock_key,
-        "check_policy": _check_policy,
+        "check_policy": check_policy,
     }
     exec("\n".join(lines), namespace)
     return namespace["build"]  # type: ignore[no-any-return]

@@ -14,7 +14,8 @@ content over `product`, kept in step here set-based, not by per-row triggers.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,6 +37,7 @@ from app.store.changes import (
     verdict_rows,
 )
 from app.store.errors import StoreError
+from app.store.rows import table_rows
 from app.store.tables import metadata
 from app.store.verdicts import refresh_attention
 
@@ -243,26 +245,31 @@ class SnapshotLoader:
 
         with store.write() as session, SnapshotLoader(session) as loader:
             for page in pages:          # e.g. as they arrive from the server
-                loader.add(page)
+                loader.add_rows(page.entity, page.columns, page.rows)   # or add(changes)
             loader.finish(cursor)
 
-    `add` checks, converts and writes a page. With `background=True` it hands the rows to a
-    writer thread and returns, so the next page can download while this one is written; only
-    one page is then in flight, and `add`, `finish`, `close` and the end of the transaction
-    (commit or rollback) all wait for it first, so the connection is never used by two threads
-    at once. It is off by default: measured on 2 busy cores, the writer thread waits for the
-    GIL after every statement while the caller's thread decodes (the convoy effect) and the
-    snapshot got slower, not faster; it pays only where the caller mostly waits on the network.
-    Until the commit the old cache is what every other connection sees (WAL); if anything
-    fails the transaction rolls back whole.
+    `add_rows` and `add` check and convert a page in the caller's thread, then write it. With
+    `background=True` the writing is done by one writer thread, in order, while the caller
+    downloads and checks the next pages (SQLite releases the GIL while it works); up to DEPTH
+    pages wait for it. `add`, `finish`, `close` and the end of the transaction (commit or
+    rollback) wait for the pages in flight, so the connection is never used by two threads at
+    once, and a page's failure is raised by the next call.
+
+    The search index is built once, set-based, after the last product page (when a page of
+    another entity follows, or in finish), not row by row. Until the commit the old cache is
+    what every other connection sees (WAL); if anything fails the transaction rolls back whole.
     """
+
+    DEPTH = 8  # pages written behind the caller: enough to cover the search index's build
 
     def __init__(self, session: Session, *, background: bool = False) -> None:
         self._conn = session.connection()
         self._seen: dict[str, set[tuple[str, ...]]] = {e: set() for e in _RECONCILED}
         self.applied = Applied()
         self._pool = ThreadPoolExecutor(1, "snapshot-writer") if background else None
-        self._inflight: Future[None] | None = None
+        self._inflight: deque[Future[None]] = deque()
+        self._failed = False  # a page failed: later pages are not written (all rolls back)
+        self._index_stale = False  # product rows written since the search index was built
         # A transaction that ends while a page is being written waits for it (never a race).
         event.listen(self._conn, "commit", self._before_end)
         event.listen(self._conn, "rollback", self._before_end)
@@ -278,43 +285,68 @@ class SnapshotLoader:
     def add(self, changes: Iterable[ChangeLike]) -> None:
         """One page of the snapshot: upserts (a snapshot lists what exists; an order must come
         before its lines). Repeated keys are fine: the later row wins."""
+        self._take(lambda: upsert_rows(changes))
+
+    def add_rows(self, entity: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        """One page as the server sends it: an entity's records as rows under `columns`
+        ("key" first; see rows.py), checked a column at a time."""
+        self._take(lambda: table_rows(entity, columns, rows))
+
+    def _take(self, check: Callable[[], dict[str, list[tuple[Any, ...]]]]) -> None:
         try:
-            rows = upsert_rows(changes)
+            found = check()
+            self._reap(keep=self.DEPTH - 1)
         except BaseException:
             self.close()
             raise
-        self._settle()
         if self._pool is None:
-            self._write(rows)
+            self._write(found)
         else:
-            self._inflight = self._pool.submit(self._write, rows)
+            self._inflight.append(self._pool.submit(self._write, found))
 
     def _write(self, found: dict[str, list[tuple[Any, ...]]]) -> None:
-        for entity, rows in found.items():
-            if not rows:
-                continue
-            if entity == "order_line":
-                _check_lines_have_orders(self._conn, {row[0] for row in rows})
-            # The search index is rebuilt once in finish(), not row by row.
-            _upsert(self._conn, entity, rows, index=False)
-            if entity in self._seen:
-                width = len(key_columns(entity))
-                self._seen[entity].update(row[:width] for row in rows)
-            self.applied.upserted[entity] = self.applied.upserted.get(entity, 0) + len(rows)
+        if self._failed:
+            return
+        try:
+            if self._index_stale and not found.get("product"):
+                self._build_index()
+            for entity, rows in found.items():
+                if rows:
+                    self._write_rows(entity, rows)
+        except BaseException:
+            self._failed = True
+            raise
 
-    def _settle(self) -> None:
-        """Wait for the page in flight; its error, if any, is raised here."""
-        inflight, self._inflight = self._inflight, None
-        if inflight is not None:
-            inflight.result()
+    def _write_rows(self, entity: str, rows: list[tuple[Any, ...]]) -> None:
+        if entity == "order_line":
+            _check_lines_have_orders(self._conn, {row[0] for row in rows})
+        _upsert(self._conn, entity, rows, index=False)  # the index: see _build_index
+        self._index_stale = self._index_stale or entity == "product"
+        if entity in self._seen:
+            width = len(key_columns(entity))
+            self._seen[entity].update(row[:width] for row in rows)
+        self.applied.upserted[entity] = self.applied.upserted.get(entity, 0) + len(rows)
+
+    def _build_index(self) -> None:
+        """Build the search index from the product table in one go, with no incremental merging
+        while it runs (measured: ~15% faster, same query speed), then the default setting."""
+        conn = self._conn
+        conn.exec_driver_sql("INSERT INTO product_fts (product_fts, rank) VALUES ('automerge', 0)")
+        conn.exec_driver_sql("INSERT INTO product_fts (product_fts) VALUES ('rebuild')")
+        conn.exec_driver_sql("INSERT INTO product_fts (product_fts, rank) VALUES ('automerge', 4)")
+        self._index_stale = False
+
+    def _reap(self, keep: int = 0) -> None:
+        """Wait until at most `keep` pages are in flight; the first failure is raised here."""
+        while len(self._inflight) > keep or (self._inflight and self._inflight[0].done()):
+            self._inflight.popleft().result()
 
     def _before_end(self, _conn: Any) -> None:
-        inflight, self._inflight = self._inflight, None
-        if inflight is not None:
-            wait([inflight])
+        wait(self._inflight)
+        self._inflight.clear()
 
     def close(self) -> None:
-        """Wait for the page in flight and stop the writer thread (finish() does this)."""
+        """Wait for the pages in flight and stop the writer thread (finish() does this)."""
         try:
             self._before_end(self._conn)
         finally:
@@ -325,17 +357,15 @@ class SnapshotLoader:
                     event.remove(self._conn, name, self._before_end)
 
     def finish(self, cursor: int) -> Applied:
-        """Rebuild the search index, drop what the snapshot no longer has, set the cursor."""
+        """Build the search index (if product pages came last), drop what the snapshot no
+        longer has, set the cursor."""
         try:
-            self._settle()
+            self._reap()
         finally:
             self.close()
         conn = self._conn
-        # One rebuild of the search index; no incremental merging while it runs (measured:
-        # ~15% faster, same query speed), then the default merge setting again.
-        conn.exec_driver_sql("INSERT INTO product_fts (product_fts, rank) VALUES ('automerge', 0)")
-        conn.exec_driver_sql("INSERT INTO product_fts (product_fts) VALUES ('rebuild')")
-        conn.exec_driver_sql("INSERT INTO product_fts (product_fts, rank) VALUES ('automerge', 4)")
+        if self._index_stale:
+            self._build_index()
         server_orders = {k[0] for k in self._seen["order"]}
         # Orders placed here that the server has not seen yet stay, lines and all (outbox).
         local_only = {

@@ -111,6 +111,7 @@ def one_of(allowed: frozenset[str]) -> Convert:
             return str(v)
         raise Bad(f"must be one of {', '.join(sorted(allowed))}")
 
+    check.allowed = allowed  # type: ignore[attr-defined]  # for checks of a whole column
     return check
 
 

@@ -71,8 +71,8 @@ async def test_pages_follow_the_cursor_without_gaps_or_repeats(client, world):
 async def test_filled_lines_leave_the_queue_as_tombstones(client, world):
     rep1, _rep2, boss, _a1, _a2, _mine, _theirs = await setup(client, world)
     _, cursor = await pull_all(rep1)
-    receipt = (await boss.get("/sync/snapshot", section="receipts")).json()["records"][0]
-    response = await boss.post(f"/warehouse/receipts/{receipt['key']}/receive", {})
+    receipt = (await boss.get("/sync/snapshot", section="receipts")).json()["rows"][0]
+    response = await boss.post(f"/warehouse/receipts/{receipt[0]}/receive", {})
     assert response.status_code == 200
     changes, _ = await pull_all(rep1, cursor)
     gone = [c for c in changes if c["entity"] == "queue_entry"]
@@ -91,7 +91,11 @@ async def test_snapshot_pages_every_section_scoped_to_the_caller(client, world):
                 params["after"] = after
             page = (await rep1.get("/sync/snapshot", **params)).json()
             first_cursor = first_cursor if first_cursor is not None else page["cursor"]
-            seen.setdefault(section, []).extend(page["records"])
+            names = page["columns"]
+            seen.setdefault(section, []).extend(
+                {"key": row[0], "data": dict(zip(names[1:], row[1:], strict=True))}
+                for row in page["rows"]
+            )
             after = page["after"]
             if not page["has_more"]:
                 break

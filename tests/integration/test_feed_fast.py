@@ -90,8 +90,23 @@ async def build(server, client, world) -> dict[str, Any]:
     return {"rep1": rep1, "rep2": rep2, "rep3": rep3, "boss": boss, "wh2": wh2_id}
 
 
+def records_of(page: dict[str, Any]) -> list[dict[str, Any]]:
+    """A snapshot page's rows as {key, entity, data} records, after checking the page's shape:
+    the section's columns, and one value per column in every row."""
+    section = page["section"]
+    assert page["entity"] == ENTITY[section]
+    assert tuple(page["columns"]) == p.snapshot_columns(section)
+    width = len(page["columns"])
+    assert all(len(row) == width for row in page["rows"])
+    names = page["columns"][1:]
+    return [
+        {"key": row[0], "entity": page["entity"], "data": dict(zip(names, row[1:], strict=True))}
+        for row in page["rows"]
+    ]
+
+
 async def fetch_section(device, section: str, limit: int = 2) -> list[dict[str, Any]]:
-    """Every page of a section; each page must validate as a p.SnapshotPage."""
+    """Every page of a section as records; each page must validate as a p.SnapshotPage."""
     records: list[dict[str, Any]] = []
     after = None
     while True:
@@ -103,8 +118,8 @@ async def fetch_section(device, section: str, limit: int = 2) -> list[dict[str, 
         assert response.headers["content-type"] == "application/json"
         page = p.SnapshotPage.model_validate_json(response.content)  # the wire contract
         body = response.json()
-        assert page.section == section and len(body["records"]) <= limit
-        records += body["records"]
+        assert page.section == section and len(body["rows"]) <= limit
+        records += records_of(body)
         if not body["has_more"]:
             assert body["after"] == (records[-1]["key"] if records else after)
             return records
@@ -160,7 +175,6 @@ async def test_every_snapshot_section_matches_the_protocol_and_the_slow_path(ser
             assert records, (who, section)
             with server.db.session() as s:
                 for record in records:
-                    assert record["seq"] == 0 and record["op"] == "upsert"
                     assert record["entity"] == ENTITY[section]
                     assert same(record["data"], slow_record(s, section, record["key"])), record
             keys = [r["key"] for r in records]
@@ -281,7 +295,7 @@ async def test_a_change_after_the_prefetch_is_never_hidden_by_it(server, client,
     rep1, boss = people["rep1"], people["boss"]
     prefetch = server.app.state.prefetch
     first = (await rep1.get("/sync/snapshot", section="stock", limit=1)).json()
-    assert first["has_more"] and first["records"][0]["key"] == f"A@{world.warehouse_id}"
+    assert first["has_more"] and first["rows"][0][0] == f"A@{world.warehouse_id}"
     slot = prefetch._slots[uuid.UUID(rep1.device_id)]
     assert slot.done.wait(10) and slot.state == "done"  # page 2 (item B) is ready
     counted = await boss.post(
@@ -292,8 +306,8 @@ async def test_a_change_after_the_prefetch_is_never_hidden_by_it(server, client,
     second = (
         await rep1.get("/sync/snapshot", section="stock", limit=1, after=first["after"])
     ).json()
-    assert second["records"][0]["data"]["sku"] == "B"
-    assert second["records"][0]["data"]["on_hand"] == 42
+    assert records_of(second)[0]["data"]["sku"] == "B"
+    assert records_of(second)[0]["data"]["on_hand"] == 42
     assert second["cursor"] > first["cursor"]
     assert prefetch.misses == misses + 1
     # without a change in between, the next page comes from the prefetch
@@ -303,4 +317,4 @@ async def test_a_change_after_the_prefetch_is_never_hidden_by_it(server, client,
     third = (
         await rep1.get("/sync/snapshot", section="stock", limit=1, after=second["after"])
     ).json()
-    assert prefetch.hits == hits + 1 and third["records"][0]["data"]["sku"] == "C"
+    assert prefetch.hits == hits + 1 and records_of(third)[0]["data"]["sku"] == "C"

@@ -137,7 +137,7 @@ def test_python_m_sync_server_serves_seeded_demo_data(tmp_path):
             params={"section": "products"},
             headers={**headers, "Authorization": f"Bearer {token}"},
         )
-        assert page.status_code == 200 and len(page.json()["records"]) == 40
+        assert page.status_code == 200 and len(page.json()["rows"]) == 40
     finally:
         proc.terminate()
         proc.wait(20)

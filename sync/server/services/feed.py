@@ -7,8 +7,8 @@ shape of sync.protocol's PullPage / SnapshotPage and its *Public records, withou
 or a pydantic model per record:
 
 - the big sections (products, stock, receipts) and pull pages have the database build each
-  record's JSON (SQLite `json_object`, PostgreSQL `json_build_object`), and Python only joins
-  the texts;
+  row's or record's JSON (SQLite `json_array`/`json_object`, PostgreSQL `json_build_array`/
+  `json_build_object`), and Python only joins the texts;
 - the small or nested sections (warehouses, suppliers, accounts, orders, queue) are built from
   SQLAlchemy Core rows as plain dicts and encoded once with pydantic_core.to_json, which writes
   dates, datetimes and UUIDs exactly as the pydantic models do.
@@ -95,23 +95,17 @@ def json_object_sql(dialect: str, cols: Sequence[Col]) -> str:
     return f"({expr})::text" if dialect == "postgresql" else expr
 
 
-def _record_sql(dialect: str, entity: str, key_sql: str, data: Sequence[Col]) -> str:
-    """A change record {seq: 0, entity, key, op: upsert, data: {...}} built in SQL, as text."""
-    envelope = (
-        Col("seq", "0"),
-        Col("entity", f"'{entity}'"),
-        Col("key", key_sql),
-        Col("op", "'upsert'"),
-        Col("data", _object(dialect, data)),
-    )
-    return json_object_sql(dialect, envelope)
+def _row_sql(dialect: str, key_sql: str, data: Sequence[Col]) -> str:
+    """A snapshot row [key, field, ...] built in SQL, as text."""
+    fn = "json_build_array" if dialect == "postgresql" else "json_array"
+    expr = fn + "(" + ", ".join([key_sql, *(_value(dialect, c) for c in data)]) + ")"
+    return f"({expr})::text" if dialect == "postgresql" else expr
 
 
 @dataclass(frozen=True)
 class SqlSection:
-    """A snapshot section whose records the database writes as JSON."""
+    """A snapshot section whose rows the database writes as JSON."""
 
-    entity: str
     table: str
     key_sql: str  # the record's key, as text
     order_by: str  # the keyset: an indexed key
@@ -129,9 +123,9 @@ class SqlSection:
             where.append(self.after_where)
         if warehouses is not None:
             where.append(f"warehouse_id IN ({', '.join(str(int(w)) for w in warehouses)})")
-        record = _record_sql(dialect, self.entity, self.key_sql, self.data)
+        row = _row_sql(dialect, self.key_sql, self.data)
         sql = (
-            f"SELECT {self.key_sql} AS k, {record} AS j FROM {self.table}"
+            f"SELECT {self.key_sql} AS k, {row} AS j FROM {self.table}"
             + (" WHERE " + " AND ".join(where) if where else "")
             + f" ORDER BY {self.order_by} LIMIT :limit"
         )
@@ -176,7 +170,6 @@ def _stock_after(after: str) -> dict[str, Any]:
 
 
 PRODUCTS = SqlSection(
-    entity="product",
     table="product",
     key_sql="sku",
     order_by="sku",
@@ -198,7 +191,6 @@ PRODUCTS = SqlSection(
     scoped=False,
 )
 STOCK = SqlSection(
-    entity="stock",
     table="stock",
     key_sql="sku || '@' || CAST(warehouse_id AS TEXT)",
     order_by="sku, warehouse_id",  # the primary key
@@ -213,7 +205,6 @@ STOCK = SqlSection(
     scoped=True,
 )
 RECEIPTS = SqlSection(
-    entity="receipt",
     table="scheduled_receipt",
     key_sql="CAST(id AS TEXT)",
     order_by="id",
@@ -388,16 +379,18 @@ def _queue(
 
 
 PyFetch = Callable[[Session, Principal, str | None, int, list[int] | None], Page]
-PY_SECTIONS: dict[str, tuple[str, PyFetch]] = {
-    "warehouses": ("warehouse", _warehouses),
-    "suppliers": ("supplier", _suppliers),
-    "accounts": ("account", _accounts),
-    "orders": ("order", _orders),
-    "queue": ("queue_entry", _queue),
+PY_SECTIONS: dict[str, PyFetch] = {
+    "warehouses": _warehouses,
+    "suppliers": _suppliers,
+    "accounts": _accounts,
+    "orders": _orders,
+    "queue": _queue,
 }
 SQL_SECTIONS: dict[str, SqlSection] = {"products": PRODUCTS, "stock": STOCK, "receipts": RECEIPTS}
 SCOPED = frozenset({"stock", "receipts", "queue"})
 assert set(PY_SECTIONS) | set(SQL_SECTIONS) == set(p.SNAPSHOT_SECTIONS)
+for _name, _spec in SQL_SECTIONS.items():  # the rows' values line up with the wire's columns
+    assert ("key", *(c.name for c in _spec.data)) == p.snapshot_columns(_name), _name
 
 _REP_WAREHOUSES = select(_A.warehouse_id).where(_A.rep_id == bindparam("rep")).distinct()
 
@@ -446,6 +439,7 @@ def snapshot_page(
     cursor = latest_seq(session)  # read first: the snapshot is at least this new
     if section in SCOPED and scope is None:
         scope = warehouse_scope(session, who)
+    columns = p.snapshot_columns(section)
     try:
         if section in SQL_SECTIONS:
             spec = SQL_SECTIONS[section]
@@ -457,22 +451,18 @@ def snapshot_page(
                 after is not None,
                 tuple(scope) if scope is not None else None,
             )
-            rows = fetch_raw(session, statement, params)
-            has_more = len(rows) > limit
-            rows = rows[:limit]
-            keys = [r[0] for r in rows]
-            records = ",".join([r[1] for r in rows]).encode()
+            found = fetch_raw(session, statement, params)
+            has_more = len(found) > limit
+            found = found[:limit]
+            keys = [r[0] for r in found]
+            rows = ",".join([r[1] for r in found]).encode()
         else:
-            entity, fetch = PY_SECTIONS[section]
-            page = fetch(session, who, after, limit + 1, scope)
+            page = PY_SECTIONS[section](session, who, after, limit + 1, scope)
             has_more = len(page.rows) > limit
             chosen = page.rows[:limit]
             keys = [k for k, _ in chosen]
-            envelopes = [
-                {"seq": 0, "entity": entity, "key": k, "op": "upsert", "data": record}
-                for k, record in chosen
-            ]
-            records = to_json(envelopes)[1:-1]
+            fields = columns[1:]
+            rows = to_json([[k, *(record[f] for f in fields)] for k, record in chosen])[1:-1]
     except ValueError:
         raise BadAfter(f"after: {after!r} is not a key of section {section}") from None
     next_after = keys[-1] if keys else after
@@ -480,8 +470,12 @@ def snapshot_page(
         (
             b'{"section":',
             _dumps(section),
-            b',"records":[',
-            records,
+            b',"entity":',
+            _dumps(p.SNAPSHOT_RECORDS[section][0]),
+            b',"columns":',
+            _dumps(columns),
+            b',"rows":[',
+            rows,
             b'],"after":',
             _dumps(next_after),
             b',"has_more":',

@@ -39,7 +39,7 @@ async def snapshot(device: Any, store: Store) -> None:
                 params = {"section": section, "limit": 2, **({"after": after} if after else {})}
                 page = (await device.get("/sync/snapshot", **params)).json()
                 cursor = page["cursor"] if cursor is None else cursor
-                loader.add(page["records"])  # the server's JSON, as it is
+                loader.add_rows(page["entity"], page["columns"], page["rows"])  # as it is
                 if not page["has_more"]:
                     break
                 after = page["after"]
