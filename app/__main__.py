@@ -109,9 +109,14 @@ def _seed_demo(db: object, settings: object) -> None:
         print(f"demo seed: open orders skipped ({missing})", file=sys.stderr, flush=True)
 
 
+# The server's extra: a packaged app has none of these (fastapi and uvicorn alone do not tell:
+# Flet's web runtime brings them).
+SERVER_PACKAGES = ("sync.server", "uvicorn", "fastapi", "alembic", "pydantic_settings", "pwdlib")
+
+
 def _server_installed() -> bool:
     try:
-        return all(importlib.util.find_spec(name) for name in ("uvicorn", "fastapi", "sync.server"))
+        return all(importlib.util.find_spec(name) for name in SERVER_PACKAGES)
     except ImportError:
         return False
 
@@ -166,7 +171,9 @@ def main() -> None:
     services = build()
     if view is ft.AppView.WEB_BROWSER:
         print(f"Field Sales is serving its web UI at http://127.0.0.1:{port}", flush=True)
-    ft.run(app(services), view=view, port=port, no_cdn=True, assets_dir=str(ASSETS))
+    # A packaged app has no assets folder beside its code: Flet bundles the assets itself.
+    assets = {"assets_dir": str(ASSETS)} if ASSETS.is_dir() else {}
+    ft.run(app(services), view=view, port=port, no_cdn=True, **assets)
 
 
 if __name__ == "__main__":
