@@ -267,7 +267,7 @@ async def initial_sync(base: str) -> tuple[float, float, int]:
         store = Store.open(Path(tmp) / "device.db")
         transport = Timed(limits=httpx.Limits(max_connections=4))
         async with httpx.AsyncClient(timeout=120, transport=transport) as client:
-            engine = SyncEngine(store, client, server_url=base, page_size=2000)
+            engine = SyncEngine(store, client, server_url=base)  # as the app: MAX_PAGE a page
             await engine.sign_in("rep1", "demo")
             Timed.waited = 0.0
             began = time.perf_counter()

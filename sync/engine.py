@@ -24,6 +24,7 @@ from typing import Any, Literal
 
 import httpx
 from pydantic import ValidationError
+from pydantic_core import from_json
 
 from app.store import (
     SnapshotLoader,
@@ -165,8 +166,12 @@ def _gc_paused() -> Iterator[None]:
 
 def _page(response: httpx.Response, *fields: str) -> dict[str, Any]:
     """A pull or snapshot page's envelope, checked by hand (its records are checked by the
-    store)."""
-    body = response.json()
+    store). Decoded by pydantic's Rust parser (already here for pydantic): about twice as fast
+    as the json module on a snapshot page; no string cache, as a page's values are unique."""
+    try:
+        body = from_json(response.content, cache_strings=False)
+    except ValueError as bad:
+        raise SyncError(f"the server sent a page that is not JSON: {bad}") from None
     if not isinstance(body, dict) or any(f not in body for f in fields):
         raise SyncError(f"the server sent a page without {', '.join(fields)}")
     return body
@@ -185,7 +190,7 @@ class SyncEngine:
     sleep: Sleep = asyncio.sleep
     rng: random.Random = field(default_factory=random.Random)
     batch: int = p.MAX_BATCH
-    page_size: int = 1000
+    page_size: int = p.MAX_PAGE  # records a page: fewer round trips on a slow network
     online: bool = False
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock, init=False, repr=False)
 

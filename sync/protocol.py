@@ -37,7 +37,7 @@ PROTOCOL_HEADER = "X-Protocol-Version"
 MAX_BATCH = 100  # mutations per push
 MAX_LINES = 200  # lines per order
 MAX_QUANTITY = 100_000  # units per line
-MAX_PAGE = 2000  # changes or records per pull/snapshot page
+MAX_PAGE = 5000  # changes or records per pull/snapshot page
 MAX_SHIPMENT_CAP = 50
 
 

@@ -300,3 +300,41 @@ async def test_the_push_answer_settles_the_order_even_when_the_pull_fails(
     order = Orders(store).get(placed.order_id)
     assert order.summary.state is not OrderState.PENDING
     assert order.summary.verdict == "backordered"
+
+
+class Garbling(httpx.AsyncBaseTransport):
+    """The real server, but the snapshot's stock pages arrive as something that is not JSON (a
+    captive portal's page, say) once `garble` is set."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner, self.garble = inner, False
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self.inner.handle_async_request(request)
+        if self.garble and request.url.params.get("section") == "stock":
+            await response.aread()
+            return httpx.Response(200, content=b"<html>Sign in to the hotel wifi</html>")
+        return response
+
+
+async def test_a_page_that_is_not_json_is_an_error_in_words_and_changes_nothing(
+    server: Server, world: World, tmp_path: Path
+):
+    world.user("rep1")
+    world.product("P1", on_hand=3)
+    transport = Garbling(httpx.ASGITransport(app=server.app))
+    async with httpx.AsyncClient(transport=transport) as client:
+        engine = SyncEngine(
+            device_store(tmp_path, "a"), client, server_url=URL, sleep=no_sleep,
+            backoff=Backoff(attempts=1),
+        )  # fmt: skip
+        await engine.sign_in("rep1", "demo")
+        transport.garble = True
+        report = await engine.sync()
+        assert not report.ok and "not JSON" in (report.error or "")
+        with engine.store.read() as s:
+            assert sync_state(s).cursor == 0  # the snapshot rolled back whole
+        assert Catalog(engine.store).search("P1") == []
+        transport.garble = False
+        assert (await engine.sync()).ok
+        assert [f.product.sku for f in Catalog(engine.store).search("P1")] == ["P1"]
