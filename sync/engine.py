@@ -97,6 +97,15 @@ class Backoff:
         for n in range(self.attempts - 1):
             yield rng.uniform(0, min(self.cap, self.base * 2**n))
 
+    def idle(self, reached: bool, every: float, offline: float) -> tuple[float, float]:
+        """Between background cycles: (the pause before the next one, the offline pause to
+        carry on). `every` while the server answers; while it does not, a pause that doubles
+        up to `cap`, so a basement does not drain the battery."""
+        if reached:
+            return every, self.base
+        offline = min(self.cap, offline * 2)
+        return offline, offline
+
 
 Sleep = Callable[[float], Awaitable[None]]
 ProgressFn = Callable[[SyncProgress], None]
@@ -458,30 +467,3 @@ class SyncEngine:
                         break
                     after = page.get("after")
             loader.finish(cursor or 0)
-
-    # -- in the background ------------------------------------------------------------------
-
-    async def run(
-        self,
-        stop: asyncio.Event,
-        *,
-        every: float = 60.0,
-        wake: asyncio.Event | None = None,
-    ) -> None:
-        """Sync while the app is open: every `every` seconds when online, sooner after a change
-        (`wake` is set by whoever wrote to the outbox), and with growing pauses while offline so a
-        basement does not drain the battery. Stops when `stop` is set."""
-        offline_pause = self.backoff.base
-        while not stop.is_set():
-            report = await self.sync()
-            if report.ok or self.online:
-                pause, offline_pause = every, self.backoff.base
-            else:
-                pause = offline_pause = min(self.backoff.cap, offline_pause * 2)
-            waiters = [asyncio.ensure_future(stop.wait())]
-            if wake is not None:
-                wake.clear()
-                waiters.append(asyncio.ensure_future(wake.wait()))
-            _done, rest = await asyncio.wait(waiters, timeout=pause, return_when="FIRST_COMPLETED")
-            for task in rest:
-                task.cancel()

@@ -169,14 +169,11 @@ class SyncService:
     async def _auto(self, every: float) -> None:
         offline_pause = self._engine.backoff.base
         while True:
+            pause = every
             if self._signed_in() and not self.running:
                 outcome = await self._sync(False)
-                if outcome.ok or self.online:
-                    pause, offline_pause = every, self._engine.backoff.base
-                else:
-                    pause = offline_pause = min(self._engine.backoff.cap, offline_pause * 2)
-            else:
-                pause = every
+                reached = outcome.ok or self.online
+                pause, offline_pause = self._engine.backoff.idle(reached, every, offline_pause)
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=pause)

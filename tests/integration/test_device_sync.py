@@ -3,7 +3,6 @@ SQLite store per device: offline orders, verdicts that differ from the promise, 
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from pathlib import Path
@@ -242,32 +241,6 @@ async def test_resync_rebuilds_the_cache_and_keeps_the_outbox(world: World, make
     assert report.snapshot_records > 0 and report.pushed == 1
     assert "P-2" in {p.product.sku for p in Catalog(engine.store).search("P-2")}
     assert Orders(engine.store).get(placed.order_id).summary.state is OrderState.ACCEPTED
-
-
-async def test_the_background_loop_syncs_on_a_wake_and_stops(world: World, make_engine):
-    world.user("rep1")
-    account = world.account("rep1")
-    world.product("P-1", on_hand=5)
-    engine = make_engine("a")
-    await engine.sign_in("rep1", "demo")
-    stop, wake = asyncio.Event(), asyncio.Event()
-    loop = asyncio.create_task(engine.run(stop, every=3600, wake=wake))
-    for _ in range(200):  # the first cycle downloads the snapshot
-        await asyncio.sleep(0.01)
-        if sync_status(engine.store, online=True).last_sync_at is not None:
-            break
-    cart = CartService(engine.store)
-    cart.set_account(str(account))
-    cart.add("P-1", 1)
-    cart.place()
-    wake.set()
-    for _ in range(200):
-        await asyncio.sleep(0.01)
-        if sync_status(engine.store, online=True).pending_count == 0:
-            break
-    assert sync_status(engine.store, online=True).pending_count == 0
-    stop.set()
-    await asyncio.wait_for(loop, 5)
 
 
 async def test_the_push_answer_settles_the_order_even_when_the_pull_fails(

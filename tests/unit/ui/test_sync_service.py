@@ -3,12 +3,15 @@ app on httpx.ASGITransport), seeded with a small demo distributor."""
 
 from __future__ import annotations
 
+import time
+
 import httpx
 import pytest
 
 from app.store import Accounts, CartService, Catalog, Orders, OrderState, Store
 from app.ui.state.syncbar import sync_bar
 from app.ui.sync_service import SignInFailed, SyncService
+from sync.engine import Backoff
 
 
 @pytest.fixture(scope="module")
@@ -76,3 +79,34 @@ def test_a_supervisor_device_downloads_no_rep_cache(device):
     outcome = sync.sync().result(timeout=60)
     assert (outcome.ok, outcome.snapshot_records, outcome.pulled) == (True, 0, 0)
     assert Accounts(store).list_accounts() == []
+
+
+def wait_until(condition, seconds: float = 30.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+def test_the_background_loop_syncs_at_once_and_again_on_a_wake(device):
+    store, sync = device
+    assert sync.sign_in("http://central", "rep1", "demo").result(timeout=30) == "rep1"
+    sync.start_auto(3600)  # the next tick is an hour away: only a wake() can send the order
+    wait_until(lambda: sync_bar(store, online=True).last_sync != "Never synced")
+    account = Accounts(store).list_accounts()[0]
+    cart = CartService(store)
+    cart.set_account(account.id)
+    sku = next(h.product.sku for h in Catalog(store).search("", category=Catalog(store).categories()[0])
+               if not h.product.discontinued)  # fmt: skip
+    cart.add(sku, 1)
+    cart.place()
+    sync.wake()
+    wait_until(lambda: sync_bar(store, online=True).pending_count == 0)
+
+
+@pytest.mark.parametrize(
+    ("reached", "offline", "expected"),
+    [(True, 8.0, (60.0, 0.5)), (False, 0.5, (1.0, 1.0)), (False, 16.0, (20.0, 20.0))],
+)
+def test_background_pauses_double_while_offline_up_to_the_cap(reached, offline, expected):
+    assert Backoff(base=0.5, cap=20.0).idle(reached, 60.0, offline) == expected
