@@ -70,6 +70,7 @@ class SyncProgress:
     done: int = 0
     total: int | None = None
     message: str = ""
+    section: str | None = None  # the snapshot section being downloaded
 
 
 @dataclass(slots=True)
@@ -206,10 +207,15 @@ class SyncEngine:
     # -- plumbing -------------------------------------------------------------------------
 
     def _progress(
-        self, phase: Phase, done: int = 0, total: int | None = None, msg: str = ""
+        self,
+        phase: Phase,
+        done: int = 0,
+        total: int | None = None,
+        msg: str = "",
+        section: str | None = None,
     ) -> None:
         if self.on_progress is not None:
-            self.on_progress(SyncProgress(phase, done, total, msg))
+            self.on_progress(SyncProgress(phase, done, total, msg, section))
 
     def _base_url(self) -> str:
         if self.server_url:
@@ -432,10 +438,22 @@ class SyncEngine:
             if not page["has_more"]:
                 return
 
+    async def _snapshot_total(self, token: str) -> int | None:
+        """Records the snapshot will hold (for the progress bar); None if the server cannot
+        say (the download works without it)."""
+        response = await self._request("GET", "/sync/snapshot-counts", token=token)
+        if response.status_code != 200:
+            return None
+        try:
+            return sum(p.SnapshotCounts.model_validate_json(response.content).sections.values())
+        except ValidationError:
+            return None
+
     async def _snapshot(self, token: str, report: SyncReport) -> None:
         """Download every section in pages and rebuild the cache in ONE transaction; the next
         pages download while the loader's writer thread writes the previous ones."""
         cursor: int | None = None
+        total = await self._snapshot_total(token)
         with (
             _gc_paused(),
             self.store.write() as session,
@@ -460,8 +478,9 @@ class SyncEngine:
                     self._progress(
                         "snapshot",
                         report.snapshot_records,
-                        None,
+                        total,
                         f"downloading {section}: {report.snapshot_records} records",
+                        section,
                     )
                     if not page["has_more"]:
                         break

@@ -602,6 +602,13 @@ class SnapshotPage(Response):
         return [dict(zip(names, row[1:], strict=True)) for row in self.rows]
 
 
+class SnapshotCounts(Response):
+    """How many records a full snapshot holds for the caller, per section: a device draws its
+    first download's progress against their sum (records may come or go meanwhile)."""
+
+    sections: dict[SnapshotSection, int]
+
+
 class ServerInfo(Response):
     protocol_version: int
     allocation_policy: AllocationPolicy

@@ -184,6 +184,18 @@ async def test_every_snapshot_section_matches_the_protocol_and_the_slow_path(ser
                 assert any(x["status"] == "shipped" and x["shipped_at"] for x in shipments)
 
 
+async def test_snapshot_counts_are_what_a_full_download_holds(server, client, world):
+    people = await build(server, client, world)
+    for who in ("rep1", "rep2", "rep3", "boss"):
+        answer = await people[who].get("/sync/snapshot-counts")
+        assert answer.status_code == 200, answer.text
+        counts = p.SnapshotCounts.model_validate_json(answer.content).sections
+        assert tuple(counts) == p.SNAPSHOT_SECTIONS
+        for section in p.SNAPSHOT_SECTIONS:
+            assert counts[section] == len(await fetch_section(people[who], section)), (who, section)
+    assert (await client.get("/sync/snapshot-counts")).status_code == 401
+
+
 async def test_stock_receipts_and_queue_are_scoped_to_the_callers_warehouses(server, client, world):
     people = await build(server, client, world)
     wh1, wh2 = world.warehouse_id, people["wh2"]

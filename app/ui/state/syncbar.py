@@ -31,23 +31,23 @@ class SyncBarView:
 
 
 def progress_of(progress: SyncProgress | None) -> tuple[float | None, str]:
-    """A bar value and words for a progress report. A first download tells which section of
-    the snapshot it is in, so the bar moves section by section even without a record total."""
+    """A bar value and words for a progress report. A first download says which section of
+    the snapshot it is in, and how far it is against the records the server said it holds
+    (without that total, the bar moves section by section)."""
     if progress is None:
         return None, "Syncing…"
     words = _PHASE_WORDS.get(progress.phase, "Syncing")
+    if progress.phase == "snapshot" and progress.section in SNAPSHOT_SECTIONS:
+        index = SNAPSHOT_SECTIONS.index(progress.section)
+        where = f"First download: {progress.section} ({index + 1} of {len(SNAPSHOT_SECTIONS)})"
+        if progress.total:
+            share = min(progress.done / progress.total, 1.0)
+            return share, f"{where}, {progress.done:,} of {progress.total:,} records"
+        return index / len(SNAPSHOT_SECTIONS), f"{where}, {progress.done:,} records"
     if progress.total:
         share = min(progress.done / progress.total, 1.0)
         return share, f"{words}: {progress.done:,} of {progress.total:,}"
     if progress.phase == "snapshot":
-        section = progress.message.removeprefix("downloading ").split(":", 1)[0].strip()
-        if section in SNAPSHOT_SECTIONS:
-            index = SNAPSHOT_SECTIONS.index(section)
-            share = index / len(SNAPSHOT_SECTIONS)
-            return share, (
-                f"First download: {section} ({index + 1} of {len(SNAPSHOT_SECTIONS)}), "
-                f"{progress.done:,} records"
-            )
         return None, f"First download: {progress.done:,} records"
     return None, f"{words}…" if not progress.message else f"{words}: {progress.message}"
 

@@ -13,6 +13,7 @@ from sync.server.deps import (
     CurrentUser,
     DbDep,
     ProtocolChecked,
+    SessionDep,
     SettingsDep,
     TokenDep,
     authenticate,
@@ -70,6 +71,13 @@ async def pull(
             return feed.pull_json(session, who, cursor, limit)
 
     return Response(await run_in_threadpool(work), media_type="application/json")
+
+
+@router.get("/snapshot-counts", response_model=p.SnapshotCounts)
+def snapshot_counts(who: CurrentUser, session: SessionDep) -> p.SnapshotCounts:
+    """Records per section of the caller's snapshot: ask before a first download to draw its
+    progress."""
+    return p.SnapshotCounts(sections=feed.snapshot_counts(session, who))
 
 
 @router.get(

@@ -29,7 +29,7 @@ from functools import cache
 from typing import Any
 
 from pydantic_core import to_json
-from sqlalchemy import bindparam, select, text
+from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
@@ -39,7 +39,10 @@ from sync.server.models import (
     Account,
     Order,
     OrderLine,
+    Product,
+    ScheduledReceipt,
     Shipment,
+    Stock,
     Supplier,
     Warehouse,
 )
@@ -403,6 +406,40 @@ def warehouse_scope(session: Session, who: Principal) -> list[int] | None:
         return None
     found = sorted(session.execute(_REP_WAREHOUSES, {"rep": who.user_id}).scalars())
     return found or None
+
+
+def snapshot_counts(session: Session, who: Principal) -> dict[str, int]:
+    """Records per snapshot section for this caller: the same scopes as the pages (a test
+    checks each count against a full download)."""
+    scope = warehouse_scope(session, who)
+    mine = None if who.is_supervisor else who.user_id
+    tables = {
+        "warehouses": (Warehouse.__table__, None, None),
+        "suppliers": (Supplier.__table__, None, None),
+        "products": (Product.__table__, None, None),
+        "stock": (Stock.__table__, Stock.__table__.c.warehouse_id, None),
+        "receipts": (ScheduledReceipt.__table__, ScheduledReceipt.__table__.c.warehouse_id, None),
+        "accounts": (Account.__table__, None, _A.rep_id),
+        "orders": (Order.__table__, None, _O.rep_id),
+    }  # type: ignore[attr-defined]
+    counts = {}
+    for section, (table, warehouse, rep) in tables.items():
+        query = select(func.count()).select_from(table)
+        if warehouse is not None and scope is not None:
+            query = query.where(warehouse.in_(scope))
+        if rep is not None and mine is not None:
+            query = query.where(rep == mine)
+        counts[section] = session.execute(query).scalar_one()
+    queue = (
+        select(func.count())
+        .select_from(OrderLine.__table__)  # type: ignore[attr-defined]
+        .join(Order.__table__, _O.id == _L.order_id)  # type: ignore[attr-defined]
+        .where(_OPEN)
+    )
+    if scope is not None:
+        queue = queue.where(_L.warehouse_id.in_(scope))
+    counts["queue"] = session.execute(queue).scalar_one()
+    return {section: counts[section] for section in p.SNAPSHOT_SECTIONS}
 
 
 def _dumps(value: Any) -> bytes:

@@ -40,6 +40,8 @@ def test_sign_in_download_place_and_send(device):
     store, sync = device
     seen: list[str] = []
     sync.on_progress(lambda p: seen.append(p.phase))
+    downloads = []
+    sync.on_progress(lambda p: downloads.append(p) if p.phase == "snapshot" else None)
     done: list[bool] = []
     sync.on_cycle_done(lambda outcome: done.append(outcome.ok))
 
@@ -49,6 +51,9 @@ def test_sign_in_download_place_and_send(device):
     first = sync.sync().result(timeout=60)
     assert first.ok and first.snapshot_records > 0
     assert "snapshot" in seen and done == [True]
+    # the server said how many records the download holds; the bar ends full
+    assert downloads[-1].total == downloads[-1].done == first.snapshot_records
+    assert [p.section for p in downloads][:1] == ["warehouses"]
     assert sync.online
     view = sync_bar(store, online=sync.online)
     assert (view.status, view.pending, view.error) == ("Online", "Nothing waiting to send", None)

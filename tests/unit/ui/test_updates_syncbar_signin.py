@@ -66,10 +66,13 @@ def test_the_sync_bar_says_when_what_and_why(shop, clock):
 
 def test_progress_shows_how_far_a_first_download_is():
     share, words = progress_of(
-        SyncProgress("snapshot", 12_000, None, "downloading stock: 12000 records")
+        SyncProgress("snapshot", 12_000, None, "downloading stock: 12000 records", "stock")
     )
-    assert share == pytest.approx(3 / 8)
+    assert share == pytest.approx(3 / 8)  # no total from the server: section by section
     assert words == "First download: stock (4 of 8), 12,000 records"
+    share, words = progress_of(SyncProgress("snapshot", 150_000, 200_000, "", "stock"))
+    assert share == pytest.approx(0.75)
+    assert words == "First download: stock (4 of 8), 150,000 of 200,000 records"
     assert progress_of(SyncProgress("push", 1, 4)) == (0.25, "Sending orders: 1 of 4")
     assert progress_of(SyncProgress("pull", 50, None, "50 update(s) received")) == (
         None, "Receiving updates: 50 update(s) received"
