@@ -22,7 +22,7 @@ from app.ui.sync_service import CycleOutcome
 from app.ui.views.accounts import AccountScreen, AccountsScreen
 from app.ui.views.cart import CartScreenView
 from app.ui.views.catalog import CatalogScreen
-from app.ui.views.common import refresh
+from app.ui.views.common import navigation, refresh
 from app.ui.views.orders import OrderDetailScreen, OrdersListScreen
 from app.ui.views.signin import SignInScreen
 from app.ui.views.syncbar import SyncBar
@@ -81,24 +81,7 @@ class Frame:
             label="Dark theme", button=True, container=True, content=self.theme_icon
         )
         self.user = ft.Text("", size=12)
-        self.rail = ft.NavigationRail(
-            destinations=[
-                ft.NavigationRailDestination(icon=i, selected_icon=s, label=label)
-                for _, label, i, s in TABS
-            ],
-            selected_index=0,
-            label_type=ft.NavigationRailLabelType.ALL,
-            on_change=self._on_nav,
-            min_width=80,
-        )
-        self.bar = ft.NavigationBar(
-            destinations=[
-                ft.NavigationBarDestination(icon=i, selected_icon=s, label=label)
-                for _, label, i, s in TABS
-            ],
-            selected_index=0,
-            on_change=self._on_nav,
-        )
+        self.rail, self.bar = navigation(TABS, self._on_nav, rail_width=80)
         self.snack = ft.SnackBar(content=ft.Text(""))
 
     # -- start ------------------------------------------------------------------------

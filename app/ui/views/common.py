@@ -132,3 +132,31 @@ def dialog(title: str, content: ft.Control, actions: list[ft.Control]) -> ft.Ale
         inset_padding=ft.Padding.symmetric(horizontal=12, vertical=24),
         content_padding=ft.Padding.symmetric(horizontal=16, vertical=12),
     )
+
+
+Tab = tuple[str, str, ft.IconData, ft.IconData]  # (name, label, icon, selected icon)
+
+
+def navigation(
+    tabs: tuple[Tab, ...], on_change: Handler, *, rail_width: int
+) -> tuple[ft.NavigationRail, ft.NavigationBar]:
+    """The same tabs twice: a side rail for a desktop window, a bottom bar for a phone."""
+    rail = ft.NavigationRail(
+        destinations=[
+            ft.NavigationRailDestination(icon=i, selected_icon=s, label=label)
+            for _, label, i, s in tabs
+        ],
+        selected_index=0,
+        label_type=ft.NavigationRailLabelType.ALL,
+        on_change=on_change,
+        min_width=rail_width,
+    )
+    bar = ft.NavigationBar(
+        destinations=[
+            ft.NavigationBarDestination(icon=i, selected_icon=s, label=label)
+            for _, label, i, s in tabs
+        ],
+        selected_index=0,
+        on_change=on_change,
+    )
+    return rail, bar

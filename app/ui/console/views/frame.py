@@ -23,6 +23,7 @@ from app.ui.console.views.order_view import OrderScreen
 from app.ui.console.views.queue_view import QueueScreen
 from app.ui.console.views.stock_view import IncomingScreen
 from app.ui.console.views.widgets import icon_button, muted
+from app.ui.views.common import navigation
 from sync.protocol import PROTOCOL_HEADER, PROTOCOL_VERSION
 from sync.supervisor import SupervisorClient
 
@@ -58,24 +59,7 @@ class ConsoleFrame:
         self._loaded: set[str] = set()
         self._keep: list[object] = []  # services (file picker) must stay referenced
         self.content = ft.Container(expand=True, padding=ft.Padding.symmetric(horizontal=12))
-        self.rail = ft.NavigationRail(
-            destinations=[
-                ft.NavigationRailDestination(icon=i, selected_icon=s, label=label)
-                for _, label, i, s in TABS
-            ],
-            selected_index=0,
-            label_type=ft.NavigationRailLabelType.ALL,
-            on_change=self._on_nav,
-            min_width=88,
-        )
-        self.bar = ft.NavigationBar(
-            destinations=[
-                ft.NavigationBarDestination(icon=i, selected_icon=s, label=label)
-                for _, label, i, s in TABS
-            ],
-            selected_index=0,
-            on_change=self._on_nav,
-        )
+        self.rail, self.bar = navigation(TABS, self._on_nav, rail_width=88)
         self.snack = ft.SnackBar(content=ft.Text(""))
 
     @property
