@@ -852,6 +852,29 @@ class MetricsReport(Response):
     top_items: list[ItemBackordersPublic]
 
 
+class AccountBackordersPublic(Response):
+    """One account's backorders over a period (orders committed in it)."""
+
+    account_id: int
+    account_name: str
+    orders: int  # all the account's orders of the period
+    backordered_orders: int  # orders with at least one backordered line
+    cancelled_backordered_orders: int
+    backordered_lines: int
+    backordered_units: int
+    backordered_value_cents: int  # what the backordered orders were worth when placed
+
+
+class AccountsAffected(Response):
+    """The accounts most affected by backorders: most backordered orders first, then lines,
+    then units, then account id."""
+
+    start: date
+    end: date  # exclusive
+    items: list[AccountBackordersPublic]
+    total: int  # accounts with at least one backordered order in the period
+
+
 class LowStockItem(Response):
     sku: str
     name: str

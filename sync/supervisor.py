@@ -1,4 +1,4 @@
-"""The supervisor's client for the central server: review queue, decisions, receipts, metrics.
+"""The supervisor's client for the central server: review queue, decisions, receipts, reports.
 
 Online only: a supervisor decides against the server's truth, not a cached copy. Answers are the
 protocol's models (sync.protocol); every failure is a `SupervisorError` whose str() says what
@@ -221,6 +221,15 @@ class SupervisorClient:
         """`end` is exclusive (the day after the period's last day)."""
         params = {"start": start.isoformat(), "end": end.isoformat()}
         return await self._call("GET", "/supervisor/metrics", p.MetricsReport, params=params)
+
+    async def accounts_affected(
+        self, start: date, end: date, limit: int = 10
+    ) -> p.AccountsAffected:
+        """The accounts with the most backordered orders in the period (`end` exclusive)."""
+        params = {"start": start.isoformat(), "end": end.isoformat(), "limit": str(limit)}
+        return await self._call(
+            "GET", "/supervisor/accounts-affected", p.AccountsAffected, params=params
+        )
 
     async def low_stock(
         self, *, warehouse_id: int | None = None, offset: int = 0, limit: int = 100

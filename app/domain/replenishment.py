@@ -119,18 +119,22 @@ def daily_demand_stats(daily_quantities: Iterable[int]) -> DemandStats:
     Days without demand must be in the list as 0, or the mean is overstated. At least two days
     are needed to say anything about variability.
     """
-    quantities = [
-        require_quantity(q, f"demand on day {i + 1} of the history", allow_zero=True)
-        for i, q in enumerate(daily_quantities)
-    ]
+    quantities = list(daily_quantities)
+    if not (set(map(type, quantities)) <= {int} and min(quantities, default=0) >= 0):
+        for i, q in enumerate(quantities):  # say which day is wrong
+            require_quantity(q, f"demand on day {i + 1} of the history", allow_zero=True)
     if not quantities:
         raise DomainError("demand history is empty: give one quantity per day (0 for no demand)")
     if len(quantities) < 2:
         raise DomainError("demand history needs at least 2 days to estimate its variability, got 1")
+    # Whole units: the sums are exact integers, so the variance needs no exact fractions (what
+    # makes statistics.stdev slow on ints); one rounding at the end.
+    n, total = len(quantities), sum(quantities)
+    squares = sum(q * q for q in quantities)
     return DemandStats(
-        days=len(quantities),
-        mean=statistics.fmean(quantities),
-        sd=statistics.stdev(quantities),
+        days=n,
+        mean=total / n,
+        sd=math.sqrt((n * squares - total * total) / (n * (n - 1))),
     )
 
 

@@ -29,17 +29,19 @@ def test_sql_metrics_equal_the_domain_metrics_over_the_facts(database_url):
             now=NOW,
         )
         with db.write() as s:
-            # moments with odd microseconds, as real clocks give them
-            if db.is_postgres:
-                shift = "shipped_at + interval '123457 microseconds'"
-            else:  # SQLite keeps "YYYY-MM-DD HH:MM:SS.ffffff"
-                shift = "substr(shipped_at, 1, 20) || '123457'"
-            s.execute(
-                text(
-                    f"UPDATE order_line SET shipped_at = {shift} "
-                    "WHERE shipped_at IS NOT NULL AND id % 3 = 0"
+            # moments with odd microseconds, as real clocks give them, some a hair before the
+            # next second (which SQLite's strftime would round up to it)
+            for micros, rest in (("123457", 0), ("999999", 1)):
+                if db.is_postgres:
+                    shift = f"date_trunc('second', shipped_at) + interval '0.{micros} seconds'"
+                else:  # SQLite keeps "YYYY-MM-DD HH:MM:SS.ffffff"
+                    shift = f"substr(shipped_at, 1, 20) || '{micros}'"
+                s.execute(
+                    text(
+                        f"UPDATE order_line SET shipped_at = {shift} "
+                        f"WHERE shipped_at IS NOT NULL AND id % 3 = {rest}"
+                    )
                 )
-            )
             # and some backorders shipped that never had an ETA
             s.execute(
                 text(

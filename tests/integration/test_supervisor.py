@@ -1,8 +1,11 @@
-"""Supervisor API: list and filter, detail, versioned decisions, metrics, low stock, and the
-contact merge with its conflict log."""
+"""Supervisor API: list and filter, detail, versioned decisions, metrics, the accounts most
+affected by backorders, low stock, and the contact merge with its conflict log."""
 
 from __future__ import annotations
 
+from sqlmodel import select
+
+from sync.server.models import Account, Order, OrderLine
 from tests.integration.conftest import days, sign_in
 
 
@@ -109,6 +112,120 @@ async def test_metrics_over_a_period_with_a_trend(server, client, world):
     assert report["top_items"][0]["sku"] == "B"
     bad = await boss.get("/supervisor/metrics", start=days(3).isoformat(), end=days(1).isoformat())
     assert bad.status_code == 422 and "end" in bad.json()["detail"]
+
+
+def accounts_from_the_database(server, start, end) -> list[dict]:
+    """The ranking counted straight from the rows: per account, the orders committed in
+    [start, end) with a backordered line, worst first (orders, lines, units, then id)."""
+    with server.db.session() as s:
+        orders = s.exec(select(Order)).all()
+        lines = s.exec(select(OrderLine)).all()
+        names = {a.id: a.name for a in s.exec(select(Account))}
+    tz = server.clock.tz
+    picked = {o.id: o for o in orders if start <= o.committed_at.astimezone(tz).date() < end}
+    short = [li for li in lines if li.order_id in picked and li.backordered > 0]
+    rows: dict[int, dict] = {}
+    for oid in {li.order_id for li in short}:
+        o = picked[oid]
+        mine = [li for li in short if li.order_id == oid]
+        row = rows.setdefault(
+            o.account_id,
+            {
+                "account_id": o.account_id,
+                "account_name": names[o.account_id],
+                "orders": sum(x.account_id == o.account_id for x in picked.values()),
+                "backordered_orders": 0,
+                "cancelled_backordered_orders": 0,
+                "backordered_lines": 0,
+                "backordered_units": 0,
+                "backordered_value_cents": 0,
+            },
+        )
+        row["backordered_orders"] += 1
+        row["cancelled_backordered_orders"] += o.status == "cancelled"
+        row["backordered_lines"] += len(mine)
+        row["backordered_units"] += sum(li.backordered for li in mine)
+        row["backordered_value_cents"] += o.total_cents
+    return sorted(
+        rows.values(),
+        key=lambda r: (
+            -r["backordered_orders"],
+            -r["backordered_lines"],
+            -r["backordered_units"],
+            r["account_id"],
+        ),
+    )
+
+
+async def test_accounts_most_affected_are_counted_from_the_orders(server, client, world):
+    rep1, rep2, boss, a1, a2 = await two_reps(client, world)
+    a3, a4, a5 = world.account("rep1"), world.account("rep1"), world.account("rep2")
+    world.product("C", 0)
+    server.clock.advance(days=-5)
+    await rep1.order(a4, ("B", 1))  # before the period
+    server.clock.advance(days=5)
+    await rep1.order(a1, ("B", 2), ("C", 1))
+    await rep1.order(a1, ("A", 1))  # in stock: counted among a1's orders only
+    await rep2.order(a2, ("B", 3))
+    await rep1.order(a3, ("A", 1))  # no backorders: not ranked
+    await rep2.order(a5, ("C", 3))  # as short as a2: ranked after it by id
+    server.clock.advance(days=1)
+    gone = await rep1.order(a1, ("B", 1), ("A", 1))
+    await rep1.push({"name": "cancel_order", "order_id": gone["order_id"]})
+    start, end = days(-1), days(2)
+
+    response = await boss.get(
+        "/supervisor/accounts-affected", start=start.isoformat(), end=end.isoformat()
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    expected = accounts_from_the_database(server, start, end)
+    assert body["items"] == expected and body["total"] == 3
+    assert [r["account_id"] for r in expected] == [a1, a2, a5]
+    assert (expected[0]["orders"], expected[0]["backordered_orders"]) == (3, 2)
+    assert (expected[0]["cancelled_backordered_orders"], expected[0]["backordered_units"]) == (1, 4)
+    metrics = (
+        await boss.get("/supervisor/metrics", start=start.isoformat(), end=end.isoformat())
+    ).json()["metrics"]
+    assert sum(r["backordered_orders"] for r in expected) == metrics["backordered_orders"]
+
+    top = await boss.get(
+        "/supervisor/accounts-affected", start=start.isoformat(), end=end.isoformat(), limit=2
+    )
+    assert top.json()["items"] == expected[:2] and top.json()["total"] == 3
+    default = (await boss.get("/supervisor/accounts-affected")).json()  # the last 28 days
+    assert (default["start"], default["end"]) == (days(-26).isoformat(), days(2).isoformat())
+    assert default["items"] == accounts_from_the_database(server, days(-26), days(2))
+    assert [r["account_id"] for r in default["items"]] == [a1, a2, a5, a4]  # a4: fewer units
+    empty = await boss.get(
+        "/supervisor/accounts-affected", start=days(10).isoformat(), end=days(20).isoformat()
+    )
+    assert empty.json() == {
+        "start": days(10).isoformat(),
+        "end": days(20).isoformat(),
+        "items": [],
+        "total": 0,
+    }
+
+
+async def test_accounts_most_affected_refuse_reps_and_bad_input(client, world):
+    rep1, _rep2, boss, _a1, _a2 = await two_reps(client, world)
+    assert (await rep1.get("/supervisor/accounts-affected")).status_code == 403
+    assert (await client.get("/supervisor/accounts-affected")).status_code == 401
+    for params, field in [
+        ({"start": "2025-13-01"}, "start"),
+        ({"end": "tomorrow"}, "end"),
+        ({"start": days(3).isoformat(), "end": days(1).isoformat()}, "end"),
+        ({"start": "1999-01-01", "end": "1999-02-01"}, "start"),
+        ({"start": days(-2000).isoformat(), "end": days(1).isoformat()}, "end"),
+        ({"limit": "0"}, "limit"),
+        ({"limit": "many"}, "limit"),
+    ]:
+        bad = await boss.get("/supervisor/accounts-affected", **params)
+        assert bad.status_code == 422, (params, bad.text)
+        body = bad.json()
+        message = body.get("message") or body["detail"]
+        assert message.split(":")[0].split(".")[-1] == field, (params, message)
 
 
 async def test_low_stock_lists_items_under_their_reorder_point(server, client, world):

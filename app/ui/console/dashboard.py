@@ -4,17 +4,20 @@ table as CSV."""
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Callable
+import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any, TypeVar
 
 from app.ui.console import fmt
 from app.ui.console.export import write_csv
 from app.ui.console.session import ConsoleSession
 from sync import protocol as p
-from sync.supervisor import OrderQuery, SupervisorError
+from sync.supervisor import SupervisorError
+
+T = TypeVar("T")
 
 PERIODS: tuple[tuple[str, str, int], ...] = (
     ("7d", "Last 7 days", 7),
@@ -22,7 +25,7 @@ PERIODS: tuple[tuple[str, str, int], ...] = (
     ("13w", "Last 13 weeks", 91),
     ("52w", "Last 52 weeks", 364),
 )
-ACCOUNT_SCAN_CAP = 5_000  # backordered orders read to rank accounts (the server has no ranking)
+ACCOUNTS_SHOWN = 10  # the most affected; how many have backorders is said beside them
 LOW_STOCK_SHOWN = 25  # the most urgent; the total is said beside them
 
 
@@ -80,17 +83,20 @@ class ItemRow:
 class AccountRow:
     account_id: int
     name: str
+    orders: int  # all its orders of the period
     backordered_orders: int
-    cancelled: int
-    value_cents: int
+    cancelled: int  # of the backordered orders
+    backordered_lines: int
+    backordered_units: int
+    value_cents: int  # of the backordered orders
 
     @property
     def text(self) -> str:
         cancelled = f", {self.cancelled:,} cancelled" if self.cancelled else ""
         return (
-            f"{self.name} (#{self.account_id}): "
-            f"{fmt.count(self.backordered_orders, 'backordered order')}"
-            f"{cancelled} · {fmt.money(self.value_cents)}"
+            f"{self.name} (#{self.account_id}): {self.backordered_orders:,} of "
+            f"{fmt.count(self.orders, 'order')} backordered{cancelled} · "
+            f"{fmt.count(self.backordered_units, 'unit')} short · {fmt.money(self.value_cents)}"
         )
 
 
@@ -135,6 +141,7 @@ class DashboardState:
         self.cards: list[Card] = []
         self.items: list[ItemRow] = []
         self.accounts: list[AccountRow] = []
+        self.accounts_total = 0  # accounts with backorders in the period
         self.accounts_note = ""
         self.low: list[LowRow] = []
         self.low_total = 0
@@ -142,6 +149,9 @@ class DashboardState:
         self.low_note = ""
         self.error = ""
         self._generation = 0  # a period picked while another loads: the newest one wins
+        # Requests load() sends for the steps after it, so that all run at once, by what
+        # they ask for (a step takes an answer only for the period it shows).
+        self._pending: dict[tuple[Any, ...], asyncio.Future[Any]] = {}
 
     # -- period ---------------------------------------------------------------------------
 
@@ -179,21 +189,39 @@ class DashboardState:
 
     # -- loading --------------------------------------------------------------------------
 
+    def _ask(self, what: tuple[Any, ...], request: Awaitable[Any]) -> None:
+        """Send a request now for a later step to take the answer of (see _answer)."""
+        future = asyncio.ensure_future(request)
+        future.add_done_callback(_retrieved)
+        self._pending[what] = future
+
+    async def _answer(self, what: tuple[Any, ...], request: Callable[[], Awaitable[T]]) -> T:
+        """The answer to the request load() sent for this, else to a new one."""
+        future = self._pending.pop(what, None)
+        return await (future if future is not None else request())
+
     async def load(self) -> bool:
-        """The period's metrics, trends and most backordered items: one round trip. Low stock
-        and the accounts come after (load_low_stock, load_accounts) so the figures show first;
-        an answer that arrives after a newer load started is dropped."""
+        """The period's metrics, trends and most backordered items, which show first. As soon
+        as they are in, the low-stock items and the account ranking are asked for, together,
+        while the figures are drawn: load_low_stock and load_accounts then take those answers.
+        An answer that arrives after a newer load started is dropped."""
         self._generation += 1
         mine = self._generation
+        api = self.session.api
+        self._pending.clear()  # what an earlier load sent and no step took
         try:
             start, end = await self._dates()
-            report = await self.session.api.metrics(start, end)
+            report = await api.metrics(start, end)
         except SupervisorError as problem:
             if mine == self._generation:
                 self.error = f"Could not load the dashboard: {problem}"
             return False
         if mine != self._generation:
             return True
+        # Asked for now, not sooner: on the server they would slow the figures down (they
+        # compete for the same process) more than they would gain.
+        self._ask(("low",), api.low_stock(limit=LOW_STOCK_SHOWN))
+        self._ask(("accounts", start, end), api.accounts_affected(start, end, ACCOUNTS_SHOWN))
         self.error = ""
         self.start, self.end, self.report = start, end, report
         self.accounts, self.accounts_note = [], ""
@@ -211,7 +239,9 @@ class DashboardState:
     async def load_low_stock(self) -> bool:
         """Items under their reorder point, the most urgent first (not tied to the period)."""
         try:
-            low = await self.session.api.low_stock(limit=LOW_STOCK_SHOWN)
+            low = await self._answer(
+                ("low",), lambda: self.session.api.low_stock(limit=LOW_STOCK_SHOWN)
+            )
         except SupervisorError as problem:
             self.low_note = f"Could not load the low-stock items: {problem}"
             return False
@@ -238,39 +268,29 @@ class DashboardState:
         )
 
     async def load_accounts(self) -> bool:
-        """Accounts most affected, ranked from the period's backordered orders. The metrics
-        report has no per-account figures, so they are counted here from the order list."""
-        if self.start is None or self.end is None:
+        """The accounts most affected by backorders in the period, ranked by the server."""
+        start, end = self.start, self.end
+        if start is None or end is None:
             return False
         mine = self._generation
-        query = OrderQuery(
-            date_from=self.start, date_to=self.end - timedelta(days=1), has_backorders=True
-        )
         try:
-            orders = await self.session.api.all_orders(query, cap=ACCOUNT_SCAN_CAP)
+            ranking = await self._answer(
+                ("accounts", start, end),
+                lambda: self.session.api.accounts_affected(start, end, ACCOUNTS_SHOWN),
+            )
         except SupervisorError as problem:
             self.accounts_note = f"Could not rank the accounts: {problem}"
             return False
         if mine != self._generation:
             return True  # the period changed meanwhile
-        names: dict[int, str] = {}
-        tally: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])  # orders, cancelled, cents
-        for o in orders:
-            names[o.account_id] = o.account_name
-            row = tally[o.account_id]
-            row[0] += 1
-            row[1] += o.status == "cancelled"
-            row[2] += o.total_cents
-        ranked = sorted(
-            (AccountRow(aid, names[aid], *row) for aid, row in tally.items()),
-            key=lambda a: (-a.backordered_orders, -a.value_cents, a.name),
-        )
-        self.accounts = ranked[:10]
-        self.accounts_note = (
-            f"From the newest {len(orders):,} backordered orders of the period."
-            if len(orders) >= ACCOUNT_SCAN_CAP
-            else f"From {fmt.count(len(orders), 'backordered order')} in the period."
-        )
+        self.accounts = [
+            AccountRow(a.account_id, a.account_name, a.orders, a.backordered_orders,
+                       a.cancelled_backordered_orders, a.backordered_lines, a.backordered_units,
+                       a.backordered_value_cents)
+            for a in ranking.items
+        ]  # fmt: skip
+        self.accounts_total = ranking.total
+        self.accounts_note = _accounts_note(ranking.total, len(self.accounts))
         return True
 
     # -- export ---------------------------------------------------------------------------
@@ -302,3 +322,18 @@ class DashboardState:
     def export_csv(self, folder: Path) -> Path:
         header, rows = self.metrics_table()
         return write_csv(folder, "metrics", header, rows)
+
+
+def _accounts_note(total: int, shown: int) -> str:
+    if not total:
+        return "No account had a backordered order in the period."
+    if total > shown:
+        return f"The {shown:,} most affected of {fmt.count(total, 'account')} with backorders."
+    return f"{fmt.count(total, 'account')} with backorders in the period."
+
+
+def _retrieved(future: asyncio.Future[Any]) -> None:
+    """Mark a failure as seen: a request whose step never comes (the figures failed, or a
+    newer load replaced it) must not be reported as an exception nobody retrieved."""
+    if not future.cancelled():
+        future.exception()

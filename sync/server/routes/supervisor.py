@@ -1,5 +1,6 @@
-"""Supervisor API: review synced orders, decide on them, read metrics and low-stock items, and
-edit an account's contact data (the same versioned merge as the rep's mutation)."""
+"""Supervisor API: review synced orders, decide on them, read metrics, the accounts most affected
+by backorders and low-stock items, and edit an account's contact data (the same versioned merge
+as the rep's mutation)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Path, Query, status
 
 from sync import protocol as p
+from sync.server.clock import Clock
 from sync.server.deps import (
     ClockDep,
     CurrentSupervisor,
@@ -83,14 +85,12 @@ def decide(
     )
 
 
-@router.get("/metrics", response_model=p.MetricsReport)
-def metrics(
-    _: CurrentSupervisor,
-    session: SessionDep,
-    clock: ClockDep,
-    start: Annotated[date | None, Query(description="first day (default: 28 days ago)")] = None,
-    end: Annotated[date | None, Query(description="day after the last (default: tomorrow)")] = None,
-) -> p.MetricsReport:
+StartQuery = Annotated[date | None, Query(description="first day (default: 28 days ago)")]
+EndQuery = Annotated[date | None, Query(description="day after the last (default: tomorrow)")]
+
+
+def _period(clock: Clock, start: date | None, end: date | None) -> tuple[date, date]:
+    """A report's period [start, end), defaults filled in; 422 naming the field when wrong."""
     end = end or clock.today() + timedelta(days=1)
     start = start or end - timedelta(days=28)
     if not start < end:
@@ -106,7 +106,33 @@ def metrics(
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT, detail="start: use dates between 2000 and 2200"
         )
+    return start, end
+
+
+@router.get("/metrics", response_model=p.MetricsReport)
+def metrics(
+    _: CurrentSupervisor,
+    session: SessionDep,
+    clock: ClockDep,
+    start: StartQuery = None,
+    end: EndQuery = None,
+) -> p.MetricsReport:
+    start, end = _period(clock, start, end)
     return reports.metrics(session, start, end, clock.tz)
+
+
+@router.get("/accounts-affected", response_model=p.AccountsAffected)
+def accounts_affected(
+    _: CurrentSupervisor,
+    session: SessionDep,
+    clock: ClockDep,
+    start: StartQuery = None,
+    end: EndQuery = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 10,
+) -> p.AccountsAffected:
+    """The accounts with the most backordered orders committed in the period."""
+    start, end = _period(clock, start, end)
+    return reports.accounts_affected(session, start, end, clock.tz, limit=limit)
 
 
 @router.get("/low-stock", response_model=p.LowStockList)

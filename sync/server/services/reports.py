@@ -1,5 +1,6 @@
 """Supervisor reports: backorder metrics over a period with a 12-week trend
-(app.domain.metrics), and low-stock items (app.domain.replenishment)."""
+(app.domain.metrics), the accounts most affected by backorders, and low-stock items
+(app.domain.replenishment)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import BigInteger, Date, and_, case, cast, extract, func
 from sqlalchemy import select as core_select
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from app.domain.metrics import (
     BackorderMetrics,
@@ -24,6 +25,7 @@ from app.domain.model import EtaKind, QueuedLine, Receipt, Supply
 from app.domain.replenishment import daily_demand_stats, reorder_advice
 from sync import protocol as p
 from sync.server.models import (
+    Account,
     Order,
     OrderLine,
     Product,
@@ -37,6 +39,11 @@ from sync.server.settings import Settings
 _ONE_DAY = timedelta(days=1)
 _O = Order.__table__.c  # type: ignore[attr-defined]
 _L = OrderLine.__table__.c  # type: ignore[attr-defined]
+_A = Account.__table__.c  # type: ignore[attr-defined]
+_P = Product.__table__.c  # type: ignore[attr-defined]
+_ST = Stock.__table__.c  # type: ignore[attr-defined]
+_SUP = Supplier.__table__.c  # type: ignore[attr-defined]
+_R = ScheduledReceipt.__table__.c  # type: ignore[attr-defined]
 
 
 def order_facts(session: Session, start: date, end: date, tz: tzinfo) -> Iterator[OrderFacts]:
@@ -192,9 +199,7 @@ def _micros(session: Session, later: Any, earlier: Any) -> Any:
     if session.get_bind().dialect.name == "postgresql":
         return cast(extract("epoch", later - earlier) * 1_000_000, BigInteger)
     # SQLite keeps them as "YYYY-MM-DD HH:MM:SS.ffffff" (UTC): whole seconds, then the digits.
-    seconds = cast(func.strftime("%s", later), BigInteger) - cast(
-        func.strftime("%s", earlier), BigInteger
-    )
+    seconds = _epoch_seconds(session, later) - _epoch_seconds(session, earlier)
     fraction = cast(func.substr(later, 21, 6), BigInteger) - cast(
         func.substr(earlier, 21, 6), BigInteger
     )
@@ -336,6 +341,96 @@ def _top_items(
     ]
 
 
+# -- accounts most affected ---------------------------------------------------------------------
+
+
+def accounts_affected(
+    session: Session, start: date, end: date, tz: tzinfo, *, limit: int
+) -> p.AccountsAffected:
+    """The accounts with the most backordered orders committed in [start, end) (business
+    dates, `end` exclusive): worst first by backordered orders, then backordered lines, then
+    backordered units, then account id. An order is backordered when any of its lines is, as
+    in the metrics, so the counts add up to the period's `backordered_orders`."""
+    lo, hi = day_start(start, tz), day_start(end, tz)
+    cancelled = and_(_O.status == "cancelled", _O.cancelled_at.is_not(None))
+    per_order = (
+        core_select(
+            _O.account_id.label("account_id"),
+            func.max(_flag(cancelled)).label("cancelled"),
+            func.max(_O.total_cents).label("value_cents"),
+            func.count().label("lines"),
+            func.sum(_L.backordered).label("units"),
+        )
+        .join_from(Order.__table__, OrderLine.__table__, _L.order_id == _O.id)  # type: ignore[attr-defined]
+        .where(_O.committed_at >= lo, _O.committed_at < hi, _L.backordered > 0)
+        .group_by(_O.id, _O.account_id)
+        .subquery()
+    )
+    o, a = per_order.c, _A
+    orders, lines, units = func.count(), func.sum(o.lines), func.sum(o.units)
+    query = (
+        core_select(
+            o.account_id,
+            a.name,
+            orders,
+            func.sum(o.cancelled),
+            lines,
+            units,
+            func.sum(o.value_cents),
+            func.count().over(),  # accounts in all, before the limit
+        )
+        .join_from(per_order, Account.__table__, a.id == o.account_id)  # type: ignore[attr-defined]
+        .group_by(o.account_id, a.name)
+        .order_by(orders.desc(), lines.desc(), units.desc(), o.account_id)
+        .limit(limit)
+    )
+    rows = session.execute(query).all()
+    placed = _orders_per_account(session, lo, hi, [row[0] for row in rows])
+    return p.AccountsAffected(
+        start=start,
+        end=end,
+        total=int(rows[0][7]) if rows else 0,
+        items=[
+            p.AccountBackordersPublic(
+                account_id=aid,
+                account_name=name,
+                orders=placed.get(aid, 0),
+                backordered_orders=int(n),
+                cancelled_backordered_orders=int(n_cancelled),
+                backordered_lines=int(n_lines),
+                backordered_units=int(n_units),
+                backordered_value_cents=int(value),
+            )
+            for aid, name, n, n_cancelled, n_lines, n_units, value, _ in rows
+        ],
+    )
+
+
+def _orders_per_account(
+    session: Session, lo: datetime, hi: datetime, accounts: list[int]
+) -> dict[int, int]:
+    """Orders committed in [lo, hi) per account, for the accounts named only."""
+    if not accounts:
+        return {}
+    query = (
+        core_select(_O.account_id, func.count())
+        .where(_O.account_id.in_(accounts), _O.committed_at >= lo, _O.committed_at < hi)
+        .group_by(_O.account_id)
+    )
+    return {aid: int(n) for aid, n in session.execute(query)}
+
+
+# -- low stock -------------------------------------------------------------------------------
+#
+# Plain rows, only the columns needed: the units ordered per (sku, warehouse) and business day
+# of the demand window (dated here, by the zone's rules), and the units waiting per (sku,
+# warehouse) (added up by the database). The rules themselves (demand statistics, reorder
+# point, projected free stock) stay app.domain.replenishment's, run once per (sku, warehouse).
+
+Key = tuple[str, int]  # (sku, warehouse id)
+_UNKNOWN_SUPPLIER = (14.0, 3.0)  # lead time mean and sd (days) when no supplier is named
+
+
 def low_stock(
     session: Session,
     settings: Settings,
@@ -348,37 +443,19 @@ def low_stock(
 ) -> p.LowStockList:
     """Items whose projected free stock is under their reorder point. Only items with recent
     demand or open backorders can be: with neither, the reorder point is 0 and nothing waits."""
-    window = settings.demand_history_days
-    first = today - timedelta(days=window)
-    demand: dict[tuple[str, int], list[int]] = defaultdict(lambda: [0] * window)
-    query = (
-        select(OrderLine.sku, OrderLine.warehouse_id, Order.committed_at, OrderLine.quantity)
-        .join(Order, col(Order.id) == OrderLine.order_id)
-        .where(col(Order.committed_at) >= day_start(first, tz))
-        .where(col(Order.committed_at) < day_start(today, tz))
-    )
-    if warehouse_id is not None:
-        query = query.where(OrderLine.warehouse_id == warehouse_id)
-    for sku, wh, committed, quantity in session.exec(query):
-        day = (committed.astimezone(tz).date() - first).days
-        if 0 <= day < window:
-            demand[(sku, wh)][day] += quantity
-    waiting: dict[tuple[str, int], list[QueuedLine]] = defaultdict(list)
-    queue = (
-        select(OrderLine, Order.committed_at)
-        .join(Order, col(Order.id) == OrderLine.order_id)
-        .where(col(OrderLine.waiting) > 0)
-    )
-    if warehouse_id is not None:
-        queue = queue.where(OrderLine.warehouse_id == warehouse_id)
-    for line, committed in session.exec(queue):
-        waiting[(line.sku, line.warehouse_id)].append(
-            QueuedLine(str(line.id), str(line.order_id), line.sku, line.waiting, committed)
+    first = today - timedelta(days=settings.demand_history_days)
+    demand = _daily_demand(session, first, today, tz, warehouse_id)
+    waiting = _waiting(session, warehouse_id)
+    suppliers = {
+        sid: (mean, sd)
+        for sid, mean, sd in session.execute(
+            core_select(_SUP.id, _SUP.lead_time_mean_days, _SUP.lead_time_sd_days)
         )
+    }
     keys = sorted(set(demand) | set(waiting))
     items = []
-    for chunk in _chunks(keys, 500):
-        items.extend(_advise(session, settings, today, chunk, demand, waiting, window))
+    for chunk in _chunks(keys, 500):  # bounded IN lists
+        items.extend(_advise(session, settings, today, chunk, demand, waiting, suppliers))
     items.sort(key=lambda i: (i.projected_free - i.reorder_point, i.sku, i.warehouse_id))
     return p.LowStockList(items=items[offset : offset + limit], total=len(items))
 
@@ -388,55 +465,108 @@ def _chunks(keys: list[Any], size: int) -> Iterator[list[Any]]:
         yield keys[i : i + size]
 
 
+def _daily_demand(
+    session: Session, first: date, today: date, tz: tzinfo, warehouse_id: int | None
+) -> dict[Key, list[int]]:
+    """Units ordered per (sku, warehouse) on each business day of [first, today), oldest
+    first, 0 on a day without orders (as daily_demand_stats wants them); only keys with some.
+    The rows are read as plain tuples and dated in Python (the zone's rules, clock changes
+    included); the lines of one order share its moment, dated once."""
+    window = (today - first).days
+    query = (
+        core_select(_L.sku, _L.warehouse_id, _O.committed_at, _L.quantity)
+        .join_from(Order.__table__, OrderLine.__table__, _L.order_id == _O.id)  # type: ignore[attr-defined]
+        .where(_O.committed_at >= day_start(first, tz), _O.committed_at < day_start(today, tz))
+    )
+    if warehouse_id is not None:
+        query = query.where(_L.warehouse_id == warehouse_id)
+    day_of: dict[datetime, int] = {}
+    demand: dict[Key, list[int]] = {}
+    for sku, wh, committed, quantity in session.execute(query):
+        day = day_of.get(committed)
+        if day is None:
+            day = day_of[committed] = (committed.astimezone(tz).date() - first).days
+        if 0 <= day < window:
+            days = demand.get((sku, wh))
+            if days is None:
+                days = demand[(sku, wh)] = [0] * window
+            days[day] += quantity
+    return demand
+
+
+def _epoch_seconds(session: Session, moment: Any) -> Any:
+    """Whole seconds since 1970-01-01 UTC (rounded down) of a stored moment."""
+    if session.get_bind().dialect.name == "postgresql":
+        return cast(func.floor(extract("epoch", moment)), BigInteger)
+    # SQLite: without the fraction, which strftime would round to milliseconds (59.9996 s
+    # counts as the next second, even the next day).
+    return cast(func.strftime("%s", func.substr(moment, 1, 19)), BigInteger)
+
+
+def _waiting(session: Session, warehouse_id: int | None) -> dict[Key, QueuedLine]:
+    """The open backorders of each (sku, warehouse) as one queued line holding all their
+    waiting units (reorder_advice only adds up what its backorders wait for), dated by the
+    oldest of them."""
+    query = (
+        core_select(
+            _L.sku, _L.warehouse_id, func.count(), func.sum(_L.waiting), func.min(_O.committed_at)
+        )
+        .join_from(Order.__table__, OrderLine.__table__, _L.order_id == _O.id)  # type: ignore[attr-defined]
+        .where(_L.waiting > 0)
+        .group_by(_L.sku, _L.warehouse_id)
+    )
+    if warehouse_id is not None:
+        query = query.where(_L.warehouse_id == warehouse_id)
+    return {
+        (sku, wh): QueuedLine(f"{n} lines of {sku} at {wh}", "", sku, int(units), oldest)
+        for sku, wh, n, units, oldest in session.execute(query)
+    }
+
+
 def _advise(
     session: Session,
     settings: Settings,
     today: date,
-    keys: list[tuple[str, int]],
-    demand: dict[tuple[str, int], list[int]],
-    waiting: dict[tuple[str, int], list[QueuedLine]],
-    window: int,
+    keys: list[Key],
+    demand: dict[Key, list[int]],
+    waiting: dict[Key, QueuedLine],
+    suppliers: dict[int, tuple[float, float]],
 ) -> list[p.LowStockItem]:
     skus = sorted({sku for sku, _ in keys})
-    products = {x.sku: x for x in session.exec(select(Product).where(col(Product.sku).in_(skus)))}
-    suppliers = {s.id: s for s in session.exec(select(Supplier))}
-    stock = {
-        (s.sku, s.warehouse_id): s
-        for s in session.exec(select(Stock).where(col(Stock.sku).in_(skus)))
+    products = {
+        row.sku: row
+        for row in session.execute(
+            core_select(_P.sku, _P.name, _P.discontinued, _P.supplier_id).where(_P.sku.in_(skus))
+        )
     }
-    receipts: dict[tuple[str, int], list[Receipt]] = defaultdict(list)
-    for r in session.exec(
-        select(ScheduledReceipt).where(
-            col(ScheduledReceipt.sku).in_(skus), ScheduledReceipt.status == "scheduled"
+    free = {
+        (sku, wh): max(on_hand - reserved, 0)
+        for sku, wh, on_hand, reserved in session.execute(
+            core_select(_ST.sku, _ST.warehouse_id, _ST.on_hand, _ST.reserved).where(
+                _ST.sku.in_(skus)
+            )
         )
-    ):
-        receipts[(r.sku, r.warehouse_id)].append(
-            Receipt(str(r.id), r.sku, r.quantity - r.received, r.expected, EtaKind(r.kind))
-        )
+    }
+    receipts = _receipts(session, skus)
+    window = settings.demand_history_days
     out = []
     for key in keys:
         sku, wh = key
         product = products.get(sku)
-        row = stock.get(key)
         if product is None or product.discontinued:
             continue  # a discontinued item is not reordered
-        supplier = suppliers.get(product.supplier_id) if product.supplier_id else None
-        lead, spread = (
-            (supplier.lead_time_mean_days, supplier.lead_time_sd_days) if supplier else (14.0, 3.0)
-        )
+        lead, spread = suppliers.get(product.supplier_id, _UNKNOWN_SUPPLIER)
         stats = daily_demand_stats(demand.get(key) or [0] * window)
-        supply = Supply(
-            sku, max(row.on_hand - row.reserved, 0) if row else 0, tuple(receipts.get(key, ()))
-        )
+        queued = waiting.get(key)
         advice = reorder_advice(
-            supply,
+            Supply(sku, free.get(key, 0), tuple(receipts.get(key, ()))),
             today=today,
             mean_daily_demand=stats.mean,
             sd_daily_demand=stats.sd,
             lead_time_days=lead,
             sd_lead_time_days=spread,
             service_level=settings.service_level,
-            backorders=waiting.get(key, ()),
+            backorders=(queued,) if queued else (),
         )
         if advice.below:
             out.append(
@@ -455,4 +585,16 @@ def _advise(
                     lead_time_days=lead,
                 )
             )
+    return out
+
+
+def _receipts(session: Session, skus: list[str]) -> dict[Key, list[Receipt]]:
+    """The units still to come of each scheduled receipt, per (sku, warehouse)."""
+    r = _R
+    query = core_select(
+        r.id, r.sku, r.warehouse_id, r.quantity, r.received, r.expected, r.kind
+    ).where(r.sku.in_(skus), r.status == "scheduled")
+    out: dict[Key, list[Receipt]] = defaultdict(list)
+    for rid, sku, wh, quantity, received, expected, kind in session.execute(query):
+        out[(sku, wh)].append(Receipt(str(rid), sku, quantity - received, expected, EtaKind(kind)))
     return out

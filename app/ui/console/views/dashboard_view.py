@@ -186,11 +186,11 @@ class DashboardScreen:
     # -- actions --------------------------------------------------------------------------
 
     async def load(self) -> None:
-        """Figures first, then low stock, then the account ranking: each shows as it comes
-        (the server computes them one after the other anyway)."""
+        """Figures first; then the account ranking and the low-stock items, both asked for as
+        soon as the figures are in, each drawn as it comes (the ranking is the quicker)."""
         self.busy.visible = True
         refresh(self.busy)
-        steps = (self.state.load, self.state.load_low_stock, self.state.load_accounts)
+        steps = (self.state.load, self.state.load_accounts, self.state.load_low_stock)
         for step in steps:
             if not await step() and self.state.report is None:
                 break

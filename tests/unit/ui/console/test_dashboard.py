@@ -1,19 +1,26 @@
 """The dashboard: the six metrics with 12-week trends as the server computes them (one checked
 against the database directly), the most backordered items, accounts most affected, low stock,
-the period choice, and the metrics table as CSV."""
+the requests running together with the figures first, the period choice, and the metrics table
+as CSV."""
 
 from __future__ import annotations
 
 import asyncio
 import csv
+from dataclasses import dataclass, field
 from datetime import timedelta
 
+import httpx
 from sqlmodel import select
 
-from app.ui.console.dashboard import DashboardState
+from app.ui.console.dashboard import ACCOUNTS_SHOWN, DashboardState
 from app.ui.console.export import exports_dir
+from app.ui.console.session import ConsoleSession
+from sync.protocol import PROTOCOL_HEADER, PROTOCOL_VERSION
 from sync.server.models import Order, OrderLine
+from sync.supervisor import SupervisorClient
 from tests.integration.conftest import days, sign_in
+from tests.unit.ui.console.conftest import URL
 
 
 async def history(server, http, world):
@@ -72,8 +79,68 @@ async def test_cards_trends_and_rankings(server, http, world, session):
         (a2, 2, 1),
         (a3, 1, 0),
     ]
-    assert board.accounts[0].text == f"Account 2 (#{a2}): 2 backordered orders, 1 cancelled · 60.00"
-    assert board.accounts_note == "From 3 backordered orders in the period."
+    assert board.accounts[0].text == (
+        f"Account 2 (#{a2}): 2 of 2 orders backordered, 1 cancelled · 4 units short · 60.00"
+    )
+    assert (
+        board.accounts[1].text
+        == f"Account 3 (#{a3}): 1 of 1 order backordered · 1 unit short · 60.00"
+    )
+    assert board.accounts_total == 2
+    assert board.accounts_note == "2 accounts with backorders in the period."
+
+
+async def test_many_accounts_say_how_many_are_not_shown(server, http, world, session):
+    world.user("rep1")
+    world.product("B", 0)
+    rep = await sign_in(http, "rep1")
+    accounts = [world.account("rep1") for _ in range(ACCOUNTS_SHOWN + 2)]
+    for n, account in enumerate(accounts):
+        await rep.order(account, ("B", n + 1))
+    board = DashboardState(session)
+    assert await board.load() and await board.load_accounts()
+    assert [a.account_id for a in board.accounts] == accounts[::-1][:ACCOUNTS_SHOWN]  # most units
+    assert (
+        board.accounts_note == f"The {ACCOUNTS_SHOWN} most affected of 12 accounts with backorders."
+    )
+
+
+@dataclass
+class Log(httpx.AsyncBaseTransport):
+    """Notes when each request leaves and when its answer comes back, in order."""
+
+    inner: httpx.AsyncBaseTransport
+    events: list[str] = field(default_factory=list)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        name = request.url.path.rsplit("/", 1)[-1]
+        self.events.append(f"ask {name}")
+        response = await self.inner.handle_async_request(request)
+        self.events.append(f"answer {name}")
+        return response
+
+
+async def test_the_requests_run_together_and_the_figures_come_first(
+    server, http, world, boss, line
+):
+    await history(server, http, world)
+    line.slow = "supervisor/low-stock"  # the slowest, as on a big database: answers last
+    log = Log(line)
+    headers = {PROTOCOL_HEADER: str(PROTOCOL_VERSION)}
+    async with httpx.AsyncClient(transport=log, base_url=URL, headers=headers) as client:
+        board = DashboardState(ConsoleSession(SupervisorClient(client, URL, boss.token)))
+        assert await board.load()
+        figures = list(log.events)
+        assert await board.load_low_stock() and await board.load_accounts()
+    events = log.events
+    assert not {"answer low-stock", "answer accounts-affected"} & set(figures)  # not waited for
+    asked = [events.index(f"ask {name}") for name in ("low-stock", "accounts-affected")]
+    answered = [events.index(f"answer {name}") for name in ("low-stock", "accounts-affected")]
+    assert events.index("answer metrics") < min(asked)  # the figures first
+    assert max(asked) < min(answered)  # then the other two together
+    asks = sorted(e for e in events if e.startswith("ask"))  # each once
+    assert asks == ["ask accounts-affected", "ask info", "ask low-stock", "ask metrics"]
+    assert board.cards and board.low_loaded and board.accounts
 
 
 async def test_low_stock_shows_reorder_point_and_safety_stock(server, http, world, session):
