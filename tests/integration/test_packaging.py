@@ -26,8 +26,9 @@ ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
 
 
-def bundle_dependencies(get, platform: str) -> list[str]:
-    """The requirements Flet's build hands to pip for `platform`, dev_packages resolved."""
+def bundle_dependencies(get, platform: str, root: Path = ROOT) -> list[str]:
+    """The requirements Flet's build hands to pip for `platform`, dev_packages resolved
+    against `root` (the project's folder)."""
     found = get_project_dependencies(get("project.dependencies")) or []
     found += get_project_dependencies(get(f"tool.flet.{platform}.dependencies")) or []
     local = get("tool.flet.dev_packages") or {}
@@ -35,7 +36,7 @@ def bundle_dependencies(get, platform: str) -> list[str]:
     for requirement in found:
         name = Requirement(requirement).name
         out.append(
-            f"{name} @ {(ROOT / local[name]).resolve().as_uri()}" if name in local else requirement
+            f"{name} @ {(root / local[name]).resolve().as_uri()}" if name in local else requirement
         )
     return out
 
@@ -55,10 +56,15 @@ def bundle(tmp_path_factory) -> tuple[Path, Path, str]:
     for platform in ("android", "ios", "linux"):  # apk, ipa, linux all get the project
         assert any(r.startswith("fieldsales @ file:") for r in bundle_dependencies(get, platform))
     work = tmp_path_factory.mktemp("bundle")
+    # pip builds a local project in its folder (setuptools leaves build/ there, and would
+    # package a stale module of an earlier build/): build a clean copy instead.
+    source = work / "project"
+    skip = (".git", ".venv", "build", "*.egg-info", "__pycache__", "docs", ".*_cache")
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(*skip))
     site = work / "site-packages"
     subprocess.run(
         [sys.executable, "-m", "pip", "install", "-q", "--target", str(site),
-         *bundle_dependencies(get, "android")],
+         *bundle_dependencies(get, "android", source)],
         check=True,
     )  # fmt: skip
     excluded = set(get("tool.flet.app.exclude") or [])
