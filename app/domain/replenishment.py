@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from numbers import Real
 
-from app.domain.model import DomainError, QueuedLine, Supply, require_quantity
+from app.domain.model import DomainError, Supply, require_quantity
 
 __all__ = [
     "DemandStats",
@@ -173,7 +173,7 @@ def reorder_advice(
     lead_time_days: float,
     sd_lead_time_days: float,
     service_level: float,
-    backorders: Iterable[QueuedLine] = (),
+    backordered: int = 0,
     review_period_days: float | None = None,
 ) -> ReorderAdvice:
     """Reorder advice for `supply.item` on `today` (see ReorderAdvice for the rule)."""
@@ -190,13 +190,7 @@ def reorder_advice(
     rop = lead_time_demand + buffer
 
     inbound = sum(r.quantity for r in supply.receipts if (r.expected - today).days <= lt)
-    waiting = 0
-    for line in backorders:
-        if line.item != supply.item:
-            raise DomainError(
-                f"backordered line {line.line_id} is for {line.item}, not {supply.item}"
-            )
-        waiting += line.waiting
+    waiting = require_quantity(backordered, "units waiting in open backorders", allow_zero=True)
     projected = supply.free_now + inbound - waiting
     below = projected < rop
     order_up_to = rop + _ceil_units(d * review)

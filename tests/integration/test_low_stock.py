@@ -99,7 +99,7 @@ def low_stock_before(
             lead_time_days=lead,
             sd_lead_time_days=spread,
             service_level=settings.service_level,
-            backorders=waiting.get(key, ()),
+            backordered=sum(line.waiting for line in waiting.get(key, ())),
         )
         if advice.below:
             items.append(

@@ -21,7 +21,7 @@ from app.domain.metrics import (
     most_backordered_items,
     weekly_trend,
 )
-from app.domain.model import EtaKind, QueuedLine, Receipt, Supply
+from app.domain.model import EtaKind, Receipt, Supply
 from app.domain.replenishment import daily_demand_stats, reorder_advice
 from sync import protocol as p
 from sync.server.models import (
@@ -503,24 +503,17 @@ def _epoch_seconds(session: Session, moment: Any) -> Any:
     return cast(func.strftime("%s", func.substr(moment, 1, 19)), BigInteger)
 
 
-def _waiting(session: Session, warehouse_id: int | None) -> dict[Key, QueuedLine]:
-    """The open backorders of each (sku, warehouse) as one queued line holding all their
-    waiting units (reorder_advice only adds up what its backorders wait for), dated by the
-    oldest of them."""
+def _waiting(session: Session, warehouse_id: int | None) -> dict[Key, int]:
+    """Units waiting in open backorders per (sku, warehouse)."""
     query = (
-        core_select(
-            _L.sku, _L.warehouse_id, func.count(), func.sum(_L.waiting), func.min(_O.committed_at)
-        )
+        core_select(_L.sku, _L.warehouse_id, func.sum(_L.waiting))
         .join_from(Order.__table__, OrderLine.__table__, _L.order_id == _O.id)  # type: ignore[attr-defined]
         .where(_L.waiting > 0)
         .group_by(_L.sku, _L.warehouse_id)
     )
     if warehouse_id is not None:
         query = query.where(_L.warehouse_id == warehouse_id)
-    return {
-        (sku, wh): QueuedLine(f"{n} lines of {sku} at {wh}", "", sku, int(units), oldest)
-        for sku, wh, n, units, oldest in session.execute(query)
-    }
+    return {(sku, wh): int(units) for sku, wh, units in session.execute(query)}
 
 
 def _advise(
@@ -529,7 +522,7 @@ def _advise(
     today: date,
     keys: list[Key],
     demand: dict[Key, list[int]],
-    waiting: dict[Key, QueuedLine],
+    waiting: dict[Key, int],
     suppliers: dict[int, tuple[float, float]],
 ) -> list[p.LowStockItem]:
     skus = sorted({sku for sku, _ in keys})
@@ -557,7 +550,6 @@ def _advise(
             continue  # a discontinued item is not reordered
         lead, spread = suppliers.get(product.supplier_id, _UNKNOWN_SUPPLIER)
         stats = daily_demand_stats(demand.get(key) or [0] * window)
-        queued = waiting.get(key)
         advice = reorder_advice(
             Supply(sku, free.get(key, 0), tuple(receipts.get(key, ()))),
             today=today,
@@ -566,7 +558,7 @@ def _advise(
             lead_time_days=lead,
             sd_lead_time_days=spread,
             service_level=settings.service_level,
-            backorders=(queued,) if queued else (),
+            backordered=waiting.get(key, 0),
         )
         if advice.below:
             out.append(
