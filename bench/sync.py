@@ -159,7 +159,7 @@ async def bench(workdir: Path, server_url: str, products: int) -> None:
     store = Store.open(device_db)
     limits = httpx.Limits(max_connections=4)
     async with httpx.AsyncClient(timeout=60, limits=limits) as client:
-        engine = SyncEngine(store, client, server_url=server_url, page_size=2000)
+        engine = SyncEngine(store, client, server_url=server_url)  # as the app: MAX_PAGE a page
         await engine.sign_in("rep1", "demo")
         rss_before = peak_rss_mb()
         began = time.perf_counter()
