@@ -115,20 +115,16 @@ def catalog(rng: random.Random) -> list[dict]:
     return changes
 
 
-def apply_snapshot(
-    store: Store, changes: list[dict], *, background: bool = False
-) -> tuple[float, float]:
-    """(seconds for the whole snapshot transaction, seconds of it in finish(): the last page,
-    the search index rebuild, the reconciliation)."""
+def apply_snapshot(store: Store, changes: list[dict]) -> float:
+    """Seconds for the whole snapshot transaction, search index included."""
     start = time.perf_counter()
-    with store.write() as session, SnapshotLoader(session, background=background) as loader:
+    with store.write() as session:
+        loader = SnapshotLoader(session)
         for i in range(0, len(changes), PAGE):
             loader.add(changes[i : i + PAGE])
-        before_finish = time.perf_counter()
         loader.finish(cursor=1)
-        finished = time.perf_counter()
         record_sync(session, at=NOW)
-    return time.perf_counter() - start, finished - before_finish
+    return time.perf_counter() - start
 
 
 def floor_insert(folder: Path, changes: list[dict]) -> tuple[float, float]:
@@ -208,20 +204,13 @@ def main() -> None:
     changes = catalog(rng)
     with tempfile.TemporaryDirectory() as folder:
         store = Store.open(Path(folder) / "device.db", clock=lambda: NOW)
-        total, rebuild = apply_snapshot(store, changes)
-        other = Store.open(Path(folder) / "background.db", clock=lambda: NOW)
-        in_thread, _ = apply_snapshot(other, changes, background=True)
-        other.close()
+        total = apply_snapshot(store, changes)
         floor, floor_rebuild = floor_insert(Path(folder), changes)
         print()
         both = floor + floor_rebuild
         print(
             f"snapshot apply, store bulk path, incl. search index   {total:6.2f} s   "
-            f"(target < {APPLY_TARGET_S:.1f} s; finish() with the index rebuild {rebuild:.2f} s)"
-        )
-        print(
-            f"  the same, pages written by a writer thread          {in_thread:6.2f} s   "
-            "(SnapshotLoader(background=True): GIL convoy when CPU-bound)"
+            f"(target < {APPLY_TARGET_S:.1f} s)"
         )
         print(
             f"floor: sqlite3 executemany, same rows, no index        {floor:6.2f} s   "

@@ -450,31 +450,32 @@ class SyncEngine:
             return None
 
     async def _snapshot(self, token: str, report: SyncReport) -> None:
-        """Download every section in pages and rebuild the cache in ONE transaction; the next
-        pages download while the loader's writer thread writes the previous ones."""
-        cursor: int | None = None
+        """Download every section in pages and rebuild the cache in ONE transaction. Each page
+        is written in a worker thread while the next one downloads: on a phone network the
+        round trips, not the writing, are what a first download waits for."""
         total = await self._snapshot_total(token)
-        with (
-            _gc_paused(),
-            self.store.write() as session,
-            SnapshotLoader(session, background=True) as loader,
-        ):
-            for section in p.SNAPSHOT_SECTIONS:
-                after: str | None = None
-                while True:
-                    params: dict[str, Any] = {"section": section, "limit": self.page_size}
-                    if after is not None:
-                        params["after"] = after
-                    response = await self._request(
-                        "GET", "/sync/snapshot", params=params, token=token
-                    )
-                    if response.status_code >= 400:
-                        raise SyncError(f"the server refused the snapshot: {_detail(response)}")
-                    page = _page(response, "entity", "columns", "rows", "cursor", "has_more")
+        cursor: int | None = None
+        ahead = asyncio.ensure_future(self._snapshot_page(token, 0, None))
+        try:
+            with _gc_paused(), self.store.write() as session:
+                loader = SnapshotLoader(session)
+                while ahead is not None:
+                    index, page = await ahead
                     if cursor is None:
                         cursor = page["cursor"]  # later changes are replayed by the next pull
-                    loader.add_rows(page["entity"], page["columns"], page["rows"])
+                    if page["has_more"]:
+                        ahead = asyncio.ensure_future(
+                            self._snapshot_page(token, index, page.get("after"))
+                        )
+                    elif index + 1 < len(p.SNAPSHOT_SECTIONS):
+                        ahead = asyncio.ensure_future(self._snapshot_page(token, index + 1, None))
+                    else:
+                        ahead = None
+                    await asyncio.to_thread(
+                        loader.add_rows, page["entity"], page["columns"], page["rows"]
+                    )
                     report.snapshot_records += len(page["rows"])
+                    section = p.SNAPSHOT_SECTIONS[index]
                     self._progress(
                         "snapshot",
                         report.snapshot_records,
@@ -482,7 +483,19 @@ class SyncEngine:
                         f"downloading {section}: {report.snapshot_records} records",
                         section,
                     )
-                    if not page["has_more"]:
-                        break
-                    after = page.get("after")
-            loader.finish(cursor or 0)
+                loader.finish(cursor or 0)
+        finally:
+            if ahead is not None:  # a page failed: the one asked for next is not wanted
+                ahead.cancel()
+
+    async def _snapshot_page(
+        self, token: str, index: int, after: str | None
+    ) -> tuple[int, dict[str, Any]]:
+        """Page `after` of the index-th section, decoded and its envelope checked."""
+        params: dict[str, Any] = {"section": p.SNAPSHOT_SECTIONS[index], "limit": self.page_size}
+        if after is not None:
+            params["after"] = after
+        response = await self._request("GET", "/sync/snapshot", params=params, token=token)
+        if response.status_code >= 400:
+            raise SyncError(f"the server refused the snapshot: {_detail(response)}")
+        return index, _page(response, "entity", "columns", "rows", "cursor", "has_more")

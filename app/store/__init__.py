@@ -12,8 +12,9 @@ The sync engine writes in its own transactions:
     with store.write() as session:                # one pulled page, then its cursor
         apply_changes(session, [c.model_dump(mode="json") for c in page.changes],
                       cursor=page.cursor)
-    with store.write() as session, SnapshotLoader(session) as loader:
-        ...; loader.add(records); ...; loader.finish(cursor)
+    with store.write() as session:                # a fresh device's snapshot
+        loader = SnapshotLoader(session); ...; loader.add_rows(entity, columns, rows); ...
+        loader.finish(cursor)
     with store.write() as session:                # a push answer
         apply_verdict(session, result.order.model_dump(mode="json")); mark_applied(session, ids)
 """

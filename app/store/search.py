@@ -1,4 +1,5 @@
-"""Catalog search: SKU, name, brand and barcode, by prefix or any substring, in a useful order.
+"""Catalog search: SKU and barcode exactly or by prefix; name and brand by prefix or any
+substring; in a useful order.
 
 The order: exact SKU or barcode, SKU or barcode prefix, name starting with the query, every
 word starting a name word, brand, then any substring; ties by name. Work is bounded so that a
@@ -6,8 +7,8 @@ common word costs what a rare one does: candidates come from a few lookups, stro
 each cut at CANDIDATES rows by LIMIT (never bm25 over every match), and the lookups stop once
 `limit` candidates are known to outrank anything a weaker lookup could add:
 1. exact SKU/barcode, then SKU/barcode prefix: B-tree ranges;
-2. trigram FTS5: name starting with the whole query (`^`), the whole query anywhere, then every
-   word of 3+ characters anywhere;
+2. trigram FTS5 over names and brands: name starting with the whole query (`^`), the whole
+   query anywhere, then every word of 3+ characters anywhere;
 3. for 1-2 characters (no trigrams): a name/brand prefix scan cut by the same LIMIT.
 The candidates (at most a few hundred) are ranked in Python.
 """

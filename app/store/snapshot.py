@@ -14,13 +14,11 @@ content over `product`, kept in step here set-based, not by per-row triggers.
 
 from __future__ import annotations
 
-from collections import deque
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Table, event, func
+from sqlalchemy import Connection, Table, func
 from sqlmodel import Session
 
 from app.store.bulk import Conflict, chunks, insert_rows, placeholders
@@ -42,7 +40,7 @@ from app.store.tables import metadata
 from app.store.verdicts import refresh_attention
 
 TABLES: dict[str, str] = {e: e for e in ENTITIES} | {"order": "sales_order"}
-_FTS_COLUMNS = "sku, name, brand, barcode"
+_FTS_COLUMNS = "name, brand"  # see migrations._search_index_on_words
 
 
 def _keep_local(column: str) -> Any:
@@ -243,79 +241,46 @@ _RECONCILED = ("order", "order_line", "eta_event", "conflict")
 class SnapshotLoader:
     """Rebuild the cached layer from a full snapshot, page by page, in the caller's transaction.
 
-        with store.write() as session, SnapshotLoader(session) as loader:
+        with store.write() as session:
+            loader = SnapshotLoader(session)
             for page in pages:          # e.g. as they arrive from the server
                 loader.add_rows(page.entity, page.columns, page.rows)   # or add(changes)
             loader.finish(cursor)
 
-    `add_rows` and `add` check and convert a page in the caller's thread, then write it. With
-    `background=True` the writing is done by one writer thread, in order, while the caller
-    downloads and checks the next pages (SQLite releases the GIL while it works); up to DEPTH
-    pages wait for it. `add`, `finish`, `close` and the end of the transaction (commit or
-    rollback) wait for the pages in flight, so the connection is never used by two threads at
-    once, and a page's failure is raised by the next call.
+    `add_rows` and `add` check, convert and write a page. The caller may do so from a worker
+    thread while it downloads the next page (the sync engine does), one page at a time: the
+    connection is never used by two threads at once. (A writer thread behind a caller that
+    checks pages meanwhile was measured slower: the two fight over the GIL.)
 
     The search index is built once, set-based, after the last product page (when a page of
     another entity follows, or in finish), not row by row. Until the commit the old cache is
     what every other connection sees (WAL); if anything fails the transaction rolls back whole.
     """
 
-    DEPTH = 8  # pages written behind the caller: enough to cover the search index's build
-
-    def __init__(self, session: Session, *, background: bool = False) -> None:
+    def __init__(self, session: Session) -> None:
         self._conn = session.connection()
         self._seen: dict[str, set[tuple[str, ...]]] = {e: set() for e in _RECONCILED}
         self.applied = Applied()
-        self._pool = ThreadPoolExecutor(1, "snapshot-writer") if background else None
-        self._inflight: deque[Future[None]] = deque()
-        self._failed = False  # a page failed: later pages are not written (all rolls back)
         self._index_stale = False  # product rows written since the search index was built
-        # A transaction that ends while a page is being written waits for it (never a race).
-        event.listen(self._conn, "commit", self._before_end)
-        event.listen(self._conn, "rollback", self._before_end)
         for entity in _REPLACED:
             self._conn.exec_driver_sql(f"DELETE FROM {TABLES[entity]}")
-
-    def __enter__(self) -> SnapshotLoader:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def add(self, changes: Iterable[ChangeLike]) -> None:
         """One page of the snapshot: upserts (a snapshot lists what exists; an order must come
         before its lines). Repeated keys are fine: the later row wins."""
-        self._take(lambda: upsert_rows(changes))
+        self._write(upsert_rows(changes))
 
     def add_rows(self, entity: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
         """One page as the server sends it: an entity's records as rows under `columns`
         ("key" first; see rows.py), checked a column at a time."""
-        self._take(lambda: table_rows(entity, columns, rows))
-
-    def _take(self, check: Callable[[], dict[str, list[tuple[Any, ...]]]]) -> None:
-        try:
-            found = check()
-            self._reap(keep=self.DEPTH - 1)
-        except BaseException:
-            self.close()
-            raise
-        if self._pool is None:
-            self._write(found)
-        else:
-            self._inflight.append(self._pool.submit(self._write, found))
+        self._write(table_rows(entity, columns, rows))
 
     def _write(self, found: dict[str, list[tuple[Any, ...]]]) -> None:
-        if self._failed:
-            return
-        try:
-            if self._index_stale and not found.get("product"):
-                self._build_index()
-            for entity, rows in found.items():
-                if rows:
-                    self._write_rows(entity, rows)
-        except BaseException:
-            self._failed = True
-            raise
+        if self._index_stale and not found.get("product"):
+            self._build_index()
+        for entity, rows in found.items():
+            if rows:
+                self._write_rows(entity, rows)
 
     def _write_rows(self, entity: str, rows: list[tuple[Any, ...]]) -> None:
         if entity == "order_line":
@@ -336,33 +301,9 @@ class SnapshotLoader:
         conn.exec_driver_sql("INSERT INTO product_fts (product_fts, rank) VALUES ('automerge', 4)")
         self._index_stale = False
 
-    def _reap(self, keep: int = 0) -> None:
-        """Wait until at most `keep` pages are in flight; the first failure is raised here."""
-        while len(self._inflight) > keep or (self._inflight and self._inflight[0].done()):
-            self._inflight.popleft().result()
-
-    def _before_end(self, _conn: Any) -> None:
-        wait(self._inflight)
-        self._inflight.clear()
-
-    def close(self) -> None:
-        """Wait for the pages in flight and stop the writer thread (finish() does this)."""
-        try:
-            self._before_end(self._conn)
-        finally:
-            if self._pool is not None:
-                self._pool.shutdown(wait=True)
-            for name in ("commit", "rollback"):
-                if event.contains(self._conn, name, self._before_end):
-                    event.remove(self._conn, name, self._before_end)
-
     def finish(self, cursor: int) -> Applied:
         """Build the search index (if product pages came last), drop what the snapshot no
         longer has, set the cursor."""
-        try:
-            self._reap()
-        finally:
-            self.close()
         conn = self._conn
         if self._index_stale:
             self._build_index()
@@ -393,13 +334,13 @@ def replace_snapshot(
 ) -> Applied:
     """Rebuild the cached layer from `changes` (any iterable, e.g. a generator over downloaded
     pages) in the caller's transaction and set the cursor; outbox and cart are untouched."""
-    with SnapshotLoader(session) as loader:
-        batch: list[ChangeLike] = []
-        for change in changes:
-            batch.append(change)
-            if len(batch) >= page:
-                loader.add(batch)
-                batch = []
-        if batch:
+    loader = SnapshotLoader(session)
+    batch: list[ChangeLike] = []
+    for change in changes:
+        batch.append(change)
+        if len(batch) >= page:
             loader.add(batch)
-        return loader.finish(cursor)
+            batch = []
+    if batch:
+        loader.add(batch)
+    return loader.finish(cursor)

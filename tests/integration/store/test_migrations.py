@@ -8,7 +8,15 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
-from app.store import SCHEMA_VERSION, CartService, Store, pending, sync_state
+from app.store import (
+    SCHEMA_VERSION,
+    Accounts,
+    CartService,
+    Catalog,
+    Store,
+    pending,
+    sync_state,
+)
 from app.store.db import make_engine
 from app.store.migrations import migrate, schema_version
 from tests.unit.store.helpers import Clock
@@ -43,7 +51,7 @@ def test_upgrade_from_schema_1_keeps_outbox_cursor_and_cart(tmp_path):
 
     store = Store.open(path, clock=Clock())  # the new app version opens the same file
     try:
-        assert schema_version(store.engine) == SCHEMA_VERSION == 2
+        assert schema_version(store.engine) == SCHEMA_VERSION == 3
         with store.read() as session:
             entries = pending(session)
             state = sync_state(session)
@@ -61,8 +69,9 @@ def test_upgrade_from_schema_1_keeps_outbox_cursor_and_cart(tmp_path):
             "keep me",
             [("CF-1", 3)],
         )
+        # The search index was rebuilt over names and brands (schema 3): the old rows are found.
+        assert [h.product.sku for h in Catalog(store).search("offe")] == ["CF-1"]
         # The upgraded database carries on: the next mutation id follows the old ones.
-        from app.store import Accounts
 
         assert Accounts(store).update_contact("A1", contact_phone="+34 600") == 3
     finally:

@@ -32,7 +32,8 @@ from tests.integration.conftest import START, World, days, sign_in
 
 async def snapshot(device: Any, store: Store) -> None:
     cursor = None
-    with store.write() as session, SnapshotLoader(session) as loader:
+    with store.write() as session:
+        loader = SnapshotLoader(session)
         for section in SNAPSHOT_SECTIONS:
             after = None
             while True:

@@ -1,9 +1,10 @@
 """Snapshot rows checked a column at a time (app/store/rows.py) store exactly what the record
 path (changes.upsert_rows) stores, and refuse exactly what it refuses, naming the record and
-the field; the loader writes row pages in the background, search index included."""
+the field; the loader writes row pages from a worker thread, search index included."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from typing import Any
 
@@ -127,31 +128,42 @@ def test_a_bad_page_is_refused_with_what_is_wrong(columns, rows, message):
         table_rows("product", columns, rows)
 
 
-def test_row_pages_are_written_behind_the_caller_and_indexed_for_search(shop):
+def test_row_pages_written_from_a_worker_thread_are_indexed_for_search(shop):
     stock_columns = ["key", "sku", "warehouse_id", "on_hand", "reserved"]
-    with shop.write() as session, SnapshotLoader(session, background=True) as loader:
+    with shop.write() as session, ThreadPoolExecutor(1) as worker:  # as the sync engine does
+        loader = SnapshotLoader(session)
         for start in range(0, 30, 10):
-            loader.add_rows("product", PRODUCT_COLUMNS,
-                            [product_row(f"P{k:02}", f"Walnut {k}") for k in range(start, start + 10)])  # fmt: skip
-        # a stock page next: the search index is built (in the writer thread) before it
-        loader.add_rows("stock", stock_columns, [[f"P{k:02}@1", f"P{k:02}", 1, 5, 1] for k in range(30)])
+            page = [product_row(f"P{k:02}", f"Walnut {k}") for k in range(start, start + 10)]
+            worker.submit(loader.add_rows, "product", PRODUCT_COLUMNS, page).result()
+        # a stock page next: the search index is built before it is written
+        stock = [[f"P{k:02}@1", f"P{k:02}", 1, 5, 1] for k in range(30)]
+        worker.submit(loader.add_rows, "stock", stock_columns, stock).result()
+        assert session.execute(text("SELECT count(*) FROM product_fts")).scalar_one() == 30
         loader.add_rows("supplier", ["key", "id", "name"], [["1", 1, "ignored"]])
         loader.finish(cursor=9)
     with shop.read() as session:
         count = session.execute(text("SELECT count(*) FROM product")).scalar_one()
         free = session.execute(text("SELECT sum(on_hand - reserved) FROM stock")).scalar_one()
     assert (count, free) == (30, 120)
-    assert [f.product.sku for f in Catalog(shop).search("walnut 2", limit=3)] == ["P02", "P20", "P21"]
+    assert [f.product.sku for f in Catalog(shop).search("walnut 2", limit=3)] == [
+        "P02",
+        "P20",
+        "P21",
+    ]
 
 
-def test_a_bad_row_page_in_the_background_rolls_the_whole_snapshot_back(shop):
-    with shop.write() as session, SnapshotLoader(session) as loader:
+def test_a_bad_row_page_rolls_the_whole_snapshot_back(shop):
+    with shop.write() as session:
+        loader = SnapshotLoader(session)
         loader.add_rows("product", PRODUCT_COLUMNS, [product_row("OLD", "Kept")])
         loader.finish(cursor=1)
     with pytest.raises(StoreError, match="stock X@1: on_hand must be a whole number"):  # noqa: SIM117
-        with shop.write() as session, SnapshotLoader(session, background=True) as loader:
+        with shop.write() as session:
+            loader = SnapshotLoader(session)
             loader.add_rows("product", PRODUCT_COLUMNS, [product_row("NEW", "Gone")])
-            loader.add_rows("stock", ["key", "sku", "warehouse_id", "on_hand"], [["X@1", "X", 1, -4]])
+            loader.add_rows(
+                "stock", ["key", "sku", "warehouse_id", "on_hand"], [["X@1", "X", 1, -4]]
+            )
             loader.finish(cursor=2)
     with shop.read() as session:
         assert session.execute(text("SELECT sku FROM product")).scalars().all() == ["OLD"]
