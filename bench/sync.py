@@ -39,6 +39,7 @@ import httpx  # noqa: E402
 
 from app.store import Accounts, CartService, Catalog, Store, sync_status  # noqa: E402
 from sync.engine import SyncEngine  # noqa: E402
+from sync.protocol import PROTOCOL_HEADER, PROTOCOL_VERSION  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGETS = {"initial": 2.5, "incremental": 0.1, "push": 1.5, "search_p95_ms": 10.0, "rss_mb": 200}
@@ -84,7 +85,7 @@ def start_server(workdir: Path, products: int) -> tuple[subprocess.Popen[bytes],
 
 def count_stock_anew(server_url: str, skus: list[str], token: str) -> None:
     """1% of the catalog changes on the server: a cycle count of each SKU (the real API)."""
-    headers = {"Authorization": f"Bearer {token}", "X-Protocol-Version": "1"}
+    headers = {"Authorization": f"Bearer {token}", PROTOCOL_HEADER: str(PROTOCOL_VERSION)}
     with httpx.Client(base_url=server_url, headers=headers, timeout=30) as client:
         for n, sku in enumerate(skus):
             body = {"sku": sku, "warehouse_id": 1, "counted": 500 + n % 50}
