@@ -30,7 +30,7 @@ from app.store import (
     SnapshotLoader,
     Store,
     apply_changes,
-    apply_verdict,
+    apply_verdicts,
     mark_applied,
     mark_dead,
     pending,
@@ -389,14 +389,19 @@ class SyncEngine:
                 continue
             if response.status_code >= 400:
                 raise SyncError(f"the server refused the changes: {_detail(response)}")
-            answer = p.PushResponse.model_validate(response.json())
+            answer = p.PushResponse.model_validate_json(response.content)  # the contract
             dead = {r.mutation_id: r for r in answer.results if r.status == "dead_lettered"}
+            # Each order stops being pending at once. The store takes the verdicts as the JSON
+            # decoded (it checks what it keeps): cheaper than dumping the models back.
+            verdicts = [
+                r["order"]
+                for r in from_json(response.content)["results"]
+                if r.get("order") is not None and r["mutation_id"] not in dead
+            ]
             with self.store.write() as session:
                 for mutation_id, result in dead.items():
                     mark_dead(session, mutation_id, result.error or "failed on the server")
-                for result in answer.results:  # the order stops being pending at once
-                    if result.order is not None and result.mutation_id not in dead:
-                        apply_verdict(session, result.order.model_dump(mode="json"))
+                apply_verdicts(session, verdicts)
                 done = [
                     e.mutation_id
                     for e in entries

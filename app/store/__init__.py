@@ -16,7 +16,8 @@ The sync engine writes in its own transactions:
         loader = SnapshotLoader(session); ...; loader.add_rows(entity, columns, rows); ...
         loader.finish(cursor)
     with store.write() as session:                # a push answer
-        apply_verdict(session, result.order.model_dump(mode="json")); mark_applied(session, ids)
+        apply_verdicts(session, [r.order.model_dump(mode="json") for r in results])
+        mark_applied(session, ids)
 """
 
 from app.store.accounts import Accounts
@@ -34,6 +35,7 @@ from app.store.snapshot import (
     SnapshotLoader,
     apply_changes,
     apply_verdict,
+    apply_verdicts,
     replace_snapshot,
 )
 from app.store.status import sync_status
@@ -64,6 +66,7 @@ __all__ = [
     "adopt_device",
     "apply_changes",
     "apply_verdict",
+    "apply_verdicts",
     "entries",
     "mark_applied",
     "mark_dead",

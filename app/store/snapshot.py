@@ -2,7 +2,7 @@
 
 - `apply_changes`: one pulled page; the caller's transaction holds the whole page and the new
   cursor, so a crash leaves either both or neither: call it inside `Store.write()`.
-- `apply_verdict`: a push answer's verdict on an order placed here.
+- `apply_verdicts`: a push answer's verdicts on orders placed here.
 - `SnapshotLoader` / `replace_snapshot`: a fresh device or a resync rebuilds the cached layer in
   one transaction, streaming pages through bulk inserts, then rebuilds the search index once.
   The outbox, the cart and the device's own columns (promises, acknowledgements, seen flags,
@@ -14,6 +14,7 @@ content over `product`, kept in step here set-based, not by per-row triggers.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -208,29 +209,52 @@ def apply_changes(
 
 
 def apply_verdict(session: Session, verdict: Mapping[str, Any]) -> None:
-    """Record a push answer's verdict on an order placed here (the protocol's OrderVerdict as a
-    dict), in the caller's transaction, beside `outbox.mark_applied`: the order stops being
-    pending at once, before the pull brings the rest of what it caused. The order's needs
-    attention when the server lists differences from the promise."""
-    order_id, order, lines = verdict_rows(verdict)
+    """apply_verdicts for one verdict."""
+    apply_verdicts(session, [verdict])
+
+
+def apply_verdicts(session: Session, verdicts: Iterable[Mapping[str, Any]]) -> None:
+    """Record a push answer's verdicts on orders placed here (the protocol's OrderVerdict as
+    dicts), in the caller's transaction, beside `outbox.mark_applied`: each order stops being
+    pending at once, before the pull brings the rest of what it caused, and needs attention when
+    the server lists differences from the promise. All are checked before any is written; one
+    statement per shape of update, not one per order and line (a push answers 100 orders)."""
+    found = [verdict_rows(v) for v in verdicts]
+    if not found:
+        return
     conn = session.connection()
-    if conn.exec_driver_sql("SELECT 1 FROM sales_order WHERE id = ?", (order_id,)).first() is None:
-        raise StoreError(f"a verdict for order {order_id}, which this device does not have")
-    if "status" not in order:  # no status in the answer: it is no longer pending, at least
+    ids = [order_id for order_id, _, _ in found]
+    known: set[str] = set()
+    for chunk in chunks(ids):
+        sql = f"SELECT id FROM sales_order WHERE id IN ({placeholders(len(chunk))})"
+        known.update(r[0] for r in conn.exec_driver_sql(sql, tuple(chunk)))
+    if missing := [i for i in ids if i not in known]:
+        raise StoreError(f"a verdict for order {missing[0]}, which this device does not have")
+    settled = [
+        ("rejected" if order["verdict"] == "rejected" else "open", order_id)
+        for order_id, order, _ in found
+        if "status" not in order  # no status in the answer: no longer pending, at least
+    ]
+    if settled:
         conn.exec_driver_sql(
-            "UPDATE sales_order SET status = ? WHERE id = ? AND status = 'pending'",
-            ("rejected" if order["verdict"] == "rejected" else "open", order_id),
+            "UPDATE sales_order SET status = ? WHERE id = ? AND status = 'pending'", settled
         )
-    sets = ", ".join(f"{column} = ?" for column in order)
-    conn.exec_driver_sql(f"UPDATE sales_order SET {sets} WHERE id = ?", (*order.values(), order_id))
-    for line in lines:
-        line_id = line.pop("line_id")
-        sets = ", ".join(f"{column} = ?" for column in line)
+    orders: dict[tuple[str, ...], list[tuple[Any, ...]]] = defaultdict(list)
+    lines: dict[tuple[str, ...], list[tuple[Any, ...]]] = defaultdict(list)
+    for order_id, order, its_lines in found:
+        orders[tuple(order)].append((*order.values(), order_id))
+        for line in its_lines:
+            line_id = line.pop("line_id")
+            lines[tuple(line)].append((*line.values(), order_id, line_id))
+    for names, values in orders.items():
+        sets = ", ".join(f"{name} = ?" for name in names)
+        conn.exec_driver_sql(f"UPDATE sales_order SET {sets} WHERE id = ?", values)
+    for names, values in lines.items():
+        sets = ", ".join(f"{name} = ?" for name in names)
         conn.exec_driver_sql(
-            f"UPDATE order_line SET {sets} WHERE order_id = ? AND line_id = ?",
-            (*line.values(), order_id, line_id),
+            f"UPDATE order_line SET {sets} WHERE order_id = ? AND line_id = ?", values
         )
-    refresh_attention(conn, [order_id])
+    refresh_attention(conn, ids)
 
 
 # Cached tables a snapshot replaces outright, and those it reconciles (they hold device columns).

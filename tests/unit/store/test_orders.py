@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import text
 
 from app.store import (
     CartService,
@@ -10,6 +11,7 @@ from app.store import (
     OrderState,
     StoreError,
     apply_verdict,
+    apply_verdicts,
     mark_applied,
     mark_dead,
     pending,
@@ -206,3 +208,35 @@ def test_a_push_verdict_takes_the_order_out_of_pending_at_once(shop, placed):
         apply_verdict(session, {**verdict_of_push, "lines": [{"line_no": 1, "label": "soon"}]})
     with pytest.raises(StoreError, match="which this device does not have"), shop.write() as s:
         apply_verdict(s, {**verdict_of_push, "order_id": "elsewhere"})
+
+
+def test_a_push_answers_verdicts_apply_together_or_not_at_all(shop):
+    cart = CartService(shop)
+    placed = []
+    for sku in ("CF-100", "CF-200"):
+        cart.set_account("A1")
+        cart.add(sku, 1)
+        placed.append(cart.place().order_id)
+
+    def verdict(order_id: str, label: str, **extra) -> dict:
+        line = {"line_no": 1, "label": label, "reserved": 1, "backordered": 0, "eta": None,
+                "eta_kind": None}  # fmt: skip
+        return {"order_id": order_id, "outcome": "accepted", "lines": [line], **extra}
+
+    bad = [verdict(placed[0], "in_stock"), verdict("elsewhere", "in_stock")]
+    with pytest.raises(StoreError, match="order elsewhere"), shop.write() as session:
+        apply_verdicts(session, bad)
+    assert [Orders(shop).get(o).summary.state for o in placed] == [OrderState.PENDING] * 2
+    with shop.write() as session:  # one with a status and version, one without: both settle
+        apply_verdicts(session, [verdict(placed[0], "in_stock", status="approved", version=2),
+                                 verdict(placed[1], "in_stock")])  # fmt: skip
+    states = [Orders(shop).get(o).summary.state for o in placed]
+    assert OrderState.PENDING not in states
+    with shop.read() as session:
+        rows = session.execute(
+            text(
+                "SELECT status, version FROM sales_order WHERE id IN (:a, :b) ORDER BY id = :a DESC"
+            ),
+            {"a": placed[0], "b": placed[1]},
+        ).all()
+    assert rows[0] == ("approved", 2) and rows[1][0] == "open"
