@@ -48,7 +48,7 @@ def build(folder: Path) -> list[tuple[str, str]]:
     device = folder / "device"
     device.mkdir(parents=True)
     store = Store.open(device / "fieldsales.db", clock=lambda: NOW)
-    seconds, _ = apply_snapshot(store, changes)
+    seconds = apply_snapshot(store, changes)
     with store.write() as session:
         save_sign_in(session, server_url="http://127.0.0.1:9", user_name="rep1", token="bench",
                      role="rep")  # fmt: skip
