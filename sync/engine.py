@@ -39,6 +39,7 @@ from app.store import (
     set_server_settings,
     sync_state,
 )
+from app.store.views import OutboxEntry
 from sync import protocol as p
 
 Phase = Literal["idle", "sign_in", "push", "pull", "snapshot", "done", "error"]
@@ -172,6 +173,15 @@ def _gc_paused() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
+
+
+def _push_body(device_id: str, entries: list[OutboxEntry]) -> dict[str, Any]:
+    mutations = [
+        {**e.args, "name": e.name, "mutation_id": e.mutation_id}
+        | {"client_time": e.created_at.isoformat()}
+        for e in entries
+    ]
+    return {"device_id": device_id, "mutations": mutations}
 
 
 def _page(response: httpx.Response, *fields: str) -> dict[str, Any]:
@@ -358,61 +368,81 @@ class SyncEngine:
             return report
 
     async def _push(self, token: str, report: SyncReport) -> None:
+        """Send the outbox in batches, in order. A batch's answer is written (in a worker
+        thread) while the next batch is on its way: the server re-checks that one meanwhile.
+        Only one answer is written at a time, in order; a crash before it is written costs
+        nothing (the entries are sent again and the server answers them as duplicates)."""
         with self.store.read() as session:
             state = sync_state(session)
-        while True:
-            with self.store.read() as session:
-                entries = pending(session, limit=self.batch)
-            if not entries:
-                return
-            self._progress("push", report.pushed, None, f"sending {len(entries)} change(s)")
-            body = {
-                "device_id": state.device_id,
-                "mutations": [
-                    {
-                        **e.args,
-                        "name": e.name,
-                        "mutation_id": e.mutation_id,
-                        "client_time": e.created_at.isoformat(),
-                    }
-                    for e in entries
-                ],
-            }
-            response = await self._request("POST", "/sync/push", json=body, token=token)
-            if response.status_code == 409 and "expected" in response.text:
-                gap = p.GapDetail.model_validate(response.json())
-                applied = [e.mutation_id for e in entries if e.mutation_id < gap.expected]
-                if not applied:  # the server wants ids this device no longer has
-                    raise SyncError(f"the server refused the changes: {gap.detail}")
-                with self.store.write() as session:
-                    report.pushed += mark_applied(session, applied)
-                continue
-            if response.status_code >= 400:
-                raise SyncError(f"the server refused the changes: {_detail(response)}")
-            answer = p.PushResponse.model_validate_json(response.content)  # the contract
-            dead = {r.mutation_id: r for r in answer.results if r.status == "dead_lettered"}
-            # Each order stops being pending at once. The store takes the verdicts as the JSON
-            # decoded (it checks what it keeps): cheaper than dumping the models back.
-            verdicts = [
-                r["order"]
-                for r in from_json(response.content)["results"]
-                if r.get("order") is not None and r["mutation_id"] not in dead
-            ]
-            with self.store.write() as session:
-                for mutation_id, result in dead.items():
-                    mark_dead(session, mutation_id, result.error or "failed on the server")
-                apply_verdicts(session, verdicts)
-                done = [
-                    e.mutation_id
-                    for e in entries
-                    if e.mutation_id <= answer.last_applied and e.mutation_id not in dead
-                ]
-                report.pushed += mark_applied(session, done)
-            report.dead += len(dead)
-            if answer.last_applied < entries[-1].mutation_id and not dead:
-                raise SyncError(
-                    f"the server applied changes up to {answer.last_applied} only; will retry"
+        answered = 0  # the last mutation id the server has answered in this cycle
+        writing: asyncio.Future[None] | None = None
+        try:
+            while True:
+                with self.store.read() as session:
+                    entries = pending(session, limit=self.batch, after=answered)
+                if not entries:
+                    return
+                self._progress("push", report.pushed, None, f"sending {len(entries)} change(s)")
+                response = await self._request(
+                    "POST", "/sync/push", json=_push_body(state.device_id, entries), token=token
                 )
+                if writing is not None:
+                    await writing
+                    writing = None
+                if response.status_code == 409 and "expected" in response.text:
+                    gap = p.GapDetail.model_validate(response.json())
+                    applied = [e.mutation_id for e in entries if e.mutation_id < gap.expected]
+                    if not applied:  # the server wants ids this device no longer has
+                        raise SyncError(f"the server refused the changes: {gap.detail}")
+                    with self.store.write() as session:
+                        report.pushed += mark_applied(session, applied)
+                    answered = applied[-1]
+                    continue
+                if response.status_code >= 400:
+                    raise SyncError(f"the server refused the changes: {_detail(response)}")
+                answer = p.PushResponse.model_validate_json(response.content)  # the contract
+                dead = {r.mutation_id: r for r in answer.results if r.status == "dead_lettered"}
+                if answer.last_applied < entries[-1].mutation_id and not dead:
+                    self._record_answer(response, answer, entries, dead, report)
+                    raise SyncError(
+                        f"the server applied changes up to {answer.last_applied} only; will retry"
+                    )
+                writing = asyncio.ensure_future(
+                    asyncio.to_thread(self._record_answer, response, answer, entries, dead, report)
+                )
+                answered = entries[-1].mutation_id
+        finally:
+            if writing is not None:
+                await writing
+
+    def _record_answer(
+        self,
+        response: httpx.Response,
+        answer: p.PushResponse,
+        entries: list[OutboxEntry],
+        dead: dict[int, p.MutationResult],
+        report: SyncReport,
+    ) -> None:
+        """A push answer in the store, in one transaction: dead letters marked, each order's
+        verdict recorded (it stops being pending at once), the applied entries dropped."""
+        # The store takes the verdicts as the JSON decoded (it checks what it keeps): cheaper
+        # than dumping the models back.
+        verdicts = [
+            r["order"]
+            for r in from_json(response.content)["results"]
+            if r.get("order") is not None and r["mutation_id"] not in dead
+        ]
+        with self.store.write() as session:
+            for mutation_id, result in dead.items():
+                mark_dead(session, mutation_id, result.error or "failed on the server")
+            apply_verdicts(session, verdicts)
+            done = [
+                e.mutation_id
+                for e in entries
+                if e.mutation_id <= answer.last_applied and e.mutation_id not in dead
+            ]
+            report.pushed += mark_applied(session, done)
+        report.dead += len(dead)
 
     async def _pull(self, token: str, report: SyncReport) -> None:
         with self.store.read() as session:

@@ -75,11 +75,13 @@ def _entry(row: Any) -> OutboxEntry:
     )
 
 
-def pending(session: Session, *, limit: int = 100) -> list[OutboxEntry]:
-    """The next entries to push, oldest first. Send them in this order: the server refuses gaps."""
+def pending(session: Session, *, limit: int = 100, after: int = 0) -> list[OutboxEntry]:
+    """The next entries to push (with mutation ids above `after`), oldest first. Send them in
+    this order: the server refuses gaps."""
     rows = session.connection().exec_driver_sql(
-        f"SELECT {_COLUMNS} FROM outbox WHERE state = ? ORDER BY mutation_id LIMIT ?",
-        (PENDING, limit),
+        f"SELECT {_COLUMNS} FROM outbox WHERE state = ? AND mutation_id > ? "
+        "ORDER BY mutation_id LIMIT ?",
+        (PENDING, after, limit),
     )
     return [_entry(row) for row in rows]
 
