@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 from pydantic_core import to_json
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session
 
@@ -72,15 +72,38 @@ def _engine(url: str, *, echo: bool, pool_size: int) -> Engine:
         )
         _configure_sqlite(engine)
         return engine
-    return create_engine(
+    engine = create_engine(
         url,
         echo=echo,
         pool_size=pool_size,
         max_overflow=2 * pool_size,
-        pool_pre_ping=True,
         insertmanyvalues_page_size=1000,
         json_serializer=json_text,
     )
+    _ping_when_idle(engine)
+    return engine
+
+
+# A pooled connection idle for longer than this is pinged before use (a database restarted
+# meanwhile has dropped it). SQLAlchemy's pool_pre_ping pings at every checkout: a round trip
+# on every request of a busy server, whose connections are never idle for long.
+IDLE_BEFORE_PING = 2.0  # seconds
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    @event.listens_for(engine, "checkin")
+    def _idle_from(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get("idle_since")  # None: a connection just made
+        if since is None or time.monotonic() - since < IDLE_BEFORE_PING:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as error:  # the pool drops it and checks out another
+            raise DisconnectionError("a pooled connection was closed while idle") from error
 
 
 def _in_memory(url: str) -> bool:

@@ -6,7 +6,7 @@ pool, and a hop there and back per dependency per request costs more than the wo
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Header, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -18,7 +18,7 @@ from sync.protocol import PROTOCOL_HEADER, PROTOCOL_VERSION
 from sync.server.clock import Clock
 from sync.server.context import Principal
 from sync.server.db import Database
-from sync.server.fastsql import Fast
+from sync.server.fastsql import Fast, pipeline
 from sync.server.models import Device, User
 from sync.server.security import token_digest
 from sync.server.settings import Settings
@@ -93,9 +93,13 @@ def authenticate(db: Database, credentials: HTTPAuthorizationCredentials | None)
     if credentials is None or not credentials.credentials:
         raise _unauthorized(_NO_TOKEN)
     # A pooled connection, no ORM session and no transaction of our own: one indexed read on
-    # the driver's cursor (every request pays for it).
+    # the driver's cursor (every request pays for it). On PostgreSQL in autocommit, so no BEGIN
+    # and no ROLLBACK either: a ROLLBACK also makes psycopg drop the connection's prepared
+    # statements. (Not on SQLite: pysqlite's transaction mode would not be restored after.)
     with db.engine.connect() as conn:
-        return _principal(conn, credentials.credentials)
+        if db.is_postgres:
+            conn.execution_options(isolation_level="AUTOCOMMIT")
+        return principal_of(conn, credentials.credentials)
 
 
 def get_principal(db: DbDep, credentials: Bearer) -> Principal:
@@ -117,8 +121,7 @@ TokenDep = Annotated[HTTPAuthorizationCredentials, Depends(get_token)]
 
 _D = Device.__table__.c  # type: ignore[attr-defined]
 _U = User.__table__.c  # type: ignore[attr-defined]
-# Every request runs it: Core columns on the DBAPI cursor (see fastsql.py), no ORM.
-_AUTH = Fast(
+_CALLER = (
     sa_select(
         _D.id,
         _D.revoked_at,
@@ -131,10 +134,31 @@ _AUTH = Fast(
     .join_from(Device.__table__, User.__table__, _U.id == _D.user_id)  # type: ignore[attr-defined]
     .where(_D.token_hash == bindparam("digest"))
 )
+# Every request runs one of them: Core columns on the DBAPI cursor (see fastsql.py), no ORM.
+_AUTH = Fast(_CALLER)
+# A push's: with the device's last applied mutation id, its row locked (PostgreSQL) for the
+# push's transaction, so that one device's pushes run one at a time.
+_AUTH_PUSH = Fast(
+    _CALLER.add_columns(_D.last_mutation_id).with_for_update(of=Device.__table__)  # type: ignore[attr-defined]
+)
 
 
-def _principal(conn: Connection, token: str) -> Principal:
-    found = _AUTH.first(conn, {"digest": token_digest(token)})
+def principal_of(conn: Connection, token: str) -> Principal:
+    """The caller of a device token, read on a connection the caller holds."""
+    return _checked(_AUTH.first(conn, {"digest": token_digest(token)}))
+
+
+def push_caller(conn: Connection, token: str) -> tuple[Principal, int]:
+    """A push checks its caller inside its own write transaction: the caller of the token and
+    the last mutation id applied for their device, whose row stays locked to the end of the
+    transaction. On PostgreSQL the transaction's BEGIN goes with it: one round trip."""
+    with pipeline(conn):
+        sent = _AUTH_PUSH.send(conn, {"digest": token_digest(token)})
+    found = sent.first()
+    return _checked(found), found.last_mutation_id  # type: ignore[union-attr]
+
+
+def _checked(found: Any) -> Principal:
     if found is None:
         raise _unauthorized("unknown device token: sign in again")
     if found.revoked_at is not None:

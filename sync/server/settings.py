@@ -56,6 +56,11 @@ class Settings(BaseSettings):
     snapshot_prefetch: bool = True
     db_pool_size: int = Field(default=10, ge=1, le=100)
     threads: int = Field(default=8, ge=1, le=200)  # request threads per worker
+    # Threads per worker that apply pushes. Fewer than `threads`: a push is mostly CPU, and the
+    # more of them run at once, the longer each holds its stock rows' locks (hot items queue on
+    # them) and the more the threads fight over the GIL. Measured with 32 devices on 50 hot
+    # items (bench/server.py, PostgreSQL): 4 gave ~5% more orders/s than 8, p95 150 ms not 195.
+    push_threads: int = Field(default=4, ge=1, le=200)
     sql_echo: bool = False
 
     @property

@@ -9,8 +9,10 @@ from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import func
+from sqlalchemy.exc import OperationalError
 from sqlmodel import select
 
+from sync.server import db as db_module
 from sync.server.context import Principal
 from sync.server.db import Database, make_engine
 from sync.server.migrate import upgrade
@@ -189,5 +191,32 @@ def test_without_the_guard_a_plain_sequence_skips_a_late_commit(pg_schema):
     upgrade(db.engine)
     try:
         assert race(db, guard=False) == {"b"}
+    finally:
+        db.dispose()
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("idle_before_ping", [0.0, 3600.0])
+def test_a_connection_dropped_while_idle_in_the_pool_is_replaced(
+    pg_schema, monkeypatch, idle_before_ping
+):
+    """Connections are pinged before use only after being idle (not at every checkout, which
+    would cost every request a round trip): one the database dropped meanwhile is replaced.
+    Without the ping (a connection idle for less than IDLE_BEFORE_PING) the next use fails."""
+    monkeypatch.setattr(db_module, "IDLE_BEFORE_PING", idle_before_ping)
+    db = Database(make_engine(pg_schema_url(pg_schema), pool_size=1))
+    try:
+        with db.session() as s:
+            backend = s.connection().exec_driver_sql("SELECT pg_backend_pid()").scalar()
+        killer = make_engine(pg_schema_url(pg_schema))
+        with killer.begin() as other:  # as a restarting database would
+            other.exec_driver_sql(f"SELECT pg_terminate_backend({backend})")
+        killer.dispose()
+        if idle_before_ping:
+            with pytest.raises(OperationalError), db.session() as s:
+                s.connection().exec_driver_sql("SELECT 1")
+        else:
+            with db.session() as s:
+                assert s.connection().exec_driver_sql("SELECT pg_backend_pid()").scalar() != backend
     finally:
         db.dispose()

@@ -7,13 +7,14 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, date, timedelta
 
-from sqlalchemy import bindparam, insert, update
+from sqlalchemy import bindparam, func, insert, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import select
 
 from sync.server.db import is_retryable
-from sync.server.fastsql import Fast
+from sync.server.fastsql import Fast, pipeline
+from sync.server.fastsql import commit as fast_commit
 from sync.server.models import Order, OrderLine, Shipment
 from sync.server.services import commit, stockbook
 from tests.integration.conftest import START
@@ -232,3 +233,77 @@ def test_driver_errors_surface_as_sqlalchemys_so_retries_still_work(server, worl
         finally:
             other.execute("ROLLBACK")
             other.close()
+
+
+def test_a_statement_without_parameters_runs(server, world):
+    world.user("rep1")
+    world.product("A", 3)
+    count = Fast(sa_select(func.count()).select_from(stockbook.Stock.__table__))
+    with server.db.session() as s:
+        assert count.first(s.connection()) == (1,)
+
+
+def test_a_pipeline_sends_statements_together_and_reads_rows_after(server, world):
+    """In a pipeline block (psycopg's pipeline mode; plain execution on SQLite) each statement
+    reads with a snapshot taken when it runs: a select after an insert sees it. The COMMIT sent
+    in the block commits: another connection sees the rows before SQLAlchemy's own commit."""
+    world.user("rep1")
+    account = world.account("rep1")
+    world.product("A", 3)
+    rep, wh = world.users["rep1"], world.warehouse_id
+    orders = [order_row(account, rep, wh) for _ in range(2)]
+    read = Fast(
+        sa_select(Order.__table__.c.id).where(
+            Order.__table__.c.id.in_(bindparam("ids", expanding=True))
+        )
+    )
+    with server.db.write() as s:
+        conn = s.connection()
+        with pipeline(conn):
+            commit._INSERT_ORDER_F.send(conn, orders[0])
+            lines = commit._INSERT_LINES_F.send(conn, [line_row(orders[0]["id"], 1, "A", wh)])
+            commit._INSERT_ORDER_F.send(conn, orders[1])
+            seen = read.send(conn, {"ids": [o["id"] for o in orders]})
+            fast_commit(conn)
+        assert [n for n, _ in lines.rows()] == [1]
+        assert {r.id for r in seen.rows()} == {o["id"] for o in orders}
+        if server.db.is_postgres:  # (SQLite's writer lock is still held: no one else can read)
+            with server.db.session() as other:
+                assert len(other.exec(select(Order)).all()) == 2
+    with server.db.session() as s:
+        assert len(s.exec(select(Order)).all()) == 2
+
+
+def test_a_failure_in_a_pipeline_surfaces_as_sqlalchemys_and_undoes_the_transaction(server, world):
+    world.user("rep1")
+    account = world.account("rep1")
+    row = order_row(account, world.users["rep1"], world.warehouse_id)
+    try:
+        with server.db.write() as s:
+            conn = s.connection()
+            with pipeline(conn):
+                commit._INSERT_ORDER_F.send(conn, row)
+                commit._INSERT_ORDER_F.send(conn, row)  # the same primary key again
+                fast_commit(conn)
+    except IntegrityError as error:
+        assert not is_retryable(error)
+    else:
+        raise AssertionError("a duplicate key was accepted")
+    with server.db.session() as s:
+        assert s.exec(select(Order)).all() == []
+
+
+def test_rows_of_a_long_insert_come_back_from_every_chunk_in_a_pipeline(server, world):
+    world.user("rep1")
+    account = world.account("rep1")
+    world.product("A", 1)
+    order = order_row(account, world.users["rep1"], world.warehouse_id)
+    lines = [line_row(order["id"], n, "A", world.warehouse_id) for n in range(1, 951)]
+    with server.db.write() as s:
+        conn = s.connection()
+        with pipeline(conn):
+            commit._INSERT_ORDER_F.send(conn, order)
+            sent = commit._INSERT_LINES_F.send(conn, lines)
+            again = commit._INSERT_LINES_F.send(conn, [line_row(order["id"], 951, "A", 1)])
+    assert sorted(n for n, _ in sent.rows()) == list(range(1, 951))
+    assert [n for n, _ in again.rows()] == [951]

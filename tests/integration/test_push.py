@@ -167,3 +167,55 @@ async def test_mutation_ids_must_increase_within_a_batch(client, world):
     assert (
         response.status_code == 422 and "mutation ids must increase" in response.json()["message"]
     )
+
+
+async def test_a_push_checks_its_token_in_its_own_transaction_and_applies_nothing_if_refused(
+    server, client, world
+):
+    """The push route checks the device token inside the push's transaction (one round trip
+    with its BEGIN): an unknown or revoked token, or a disabled user, is still a 401 and nothing
+    of the batch is applied."""
+    world.user("rep1")
+    world.user("boss", role="supervisor")
+    account = world.account("rep1")
+    world.product("A", 10)
+    device = await sign_in(client, "rep1")
+    batch = [device.stamp(place_order(account, ("A", 2)))]
+    body = {"device_id": device.device_id, "mutations": batch}
+    unknown = await client.post(
+        "/sync/push", json=body, headers={**device.headers, "Authorization": "Bearer nonsense"}
+    )
+    assert unknown.status_code == 401 and "sign in" in unknown.json()["detail"]
+    with server.db.write() as s:
+        s.exec(text("UPDATE app_user SET active = false WHERE username = 'rep1'"))
+    disabled = await device.raw_push(batch)
+    assert disabled.status_code == 401 and "disabled" in disabled.json()["detail"]
+    with server.db.write() as s:
+        s.exec(text("UPDATE app_user SET active = true WHERE username = 'rep1'"))
+    boss = await sign_in(client, "boss")
+    assert (await boss.post(f"/auth/devices/{device.device_id}/revoke")).status_code == 200
+    revoked = await device.raw_push(batch)
+    assert revoked.status_code == 401 and "revoked" in revoked.json()["detail"]
+    assert world.stock("A").reserved == 0
+    with server.db.session() as s:
+        assert s.exec(select(Order)).all() == []
+    again = await sign_in(client, "rep1", device_id=device.device_id)
+    again.next_id = 1
+    answer = await again.push(again.stamp(place_order(account, ("A", 2))))
+    assert answer["last_applied"] == 1 and world.stock("A").reserved == 2
+
+
+async def test_checking_a_token_leaves_the_pooled_connection_as_it_was(server, client, world):
+    """Other routes check the token on a pooled connection of their own, on PostgreSQL in
+    autocommit (no BEGIN, no ROLLBACK: a ROLLBACK makes psycopg forget its prepared
+    statements): the connection must go back to the pool in its usual transaction mode."""
+    world.user("rep1")
+    device = await sign_in(client, "rep1")
+    for _ in range(3):
+        assert (await device.get("/auth/me")).status_code == 200
+    with server.db.engine.connect() as conn:
+        raw = conn.connection.dbapi_connection
+        if server.db.is_postgres:
+            assert raw.autocommit is False
+        else:
+            assert raw.isolation_level is None  # BEGIN is ours (see sync/server/db.py)

@@ -6,7 +6,8 @@ cursor passes 10 before A commits. So on PostgreSQL every writer takes one trans
 advisory lock right before it numbers its change rows and holds it to commit: numbers are then
 handed out in commit order, and once seq N is visible every seq below it is too. (SQLite writers
 are serialised by BEGIN IMMEDIATE, which gives the same guarantee.) The lock is taken last, after
-every row lock, so it cannot take part in a deadlock, and held only for the insert and the commit.
+every row lock, so it cannot take part in a deadlock, and held only for the insert and the commit,
+which go to the database together (see `publish`, and the end of a push).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from sqlalchemy import insert, text
 from sqlmodel import Session, select
 
 from sync.server.context import Tx
-from sync.server.fastsql import Fast
+from sync.server.fastsql import Fast, commit, pipeline
 from sync.server.models import (
     Account,
     ChangeRow,
@@ -54,10 +55,15 @@ def append_changes(
 
 
 def publish(tx: Tx) -> int:
-    """Write one change row per entity the transaction touched (its state now, or a tombstone).
-    Call it last, right before commit."""
-    rows = prepare(tx)
-    append_changes(tx.session, rows, is_postgres=tx.is_postgres)
+    """Write one change row per entity the transaction touched (its state now, or a tombstone)
+    and commit: the transaction's last step. The change-log lock, the rows and the COMMIT go to
+    PostgreSQL in one round trip (fastsql.pipeline): the lock is held while the database
+    finishes, never while a Python thread waits for its turn."""
+    rows = prepare(tx)  # (reads with the ORM, which cannot run inside a pipeline)
+    conn = tx.core()
+    with pipeline(conn):
+        append_changes(tx.session, rows, is_postgres=tx.is_postgres)
+        commit(conn)
     return len(rows)
 
 
@@ -140,8 +146,8 @@ def _state(session: Session, entity: str, key: str) -> tuple[dict[str, Any] | No
 
 
 def _dump(record: Any) -> dict[str, Any]:
-    """A public record as JSON data: a pydantic model, or a dict that is JSON data already
-    (publish.py's *_data, through json_data)."""
+    """A public record as JSON data: a pydantic model, or a dict (publish.py's *_data) whose
+    dates and UUIDs the JSON column writes as `model_dump(mode="json")` would."""
     return record if isinstance(record, dict) else record.model_dump(mode="json")
 
 

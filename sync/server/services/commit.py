@@ -12,7 +12,7 @@ to build, track and flush) and publishes its change rows from the values it alre
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
@@ -32,19 +32,14 @@ from app.domain.model import (
 from app.domain.plans import plan_order
 from sync import protocol as p
 from sync.server.context import Principal, Tx
-from sync.server.fastsql import Fast
+from sync.server.fastsql import Fast, pipeline
 from sync.server.models import Account, Order, OrderEvent, OrderLine, Product, Shipment, Stock
 from sync.server.models import Warehouse as WarehouseTable
 from sync.server.services import publish as pub
 from sync.server.services.orders import _difference, _result, _verdict, verdict_of
 from sync.server.services.planning import plan_lines, replan_orders
 from sync.server.services.refusals import Refusal
-from sync.server.services.stockbook import (
-    Waiting,
-    load_books,
-    lock_stock_rows,
-    redate,
-)
+from sync.server.services.stockbook import Waiting, lock_books, redate
 
 _A = Account.__table__.c  # type: ignore[attr-defined]
 _W = WarehouseTable.__table__.c  # type: ignore[attr-defined]
@@ -127,15 +122,18 @@ class NewLine:
     id: int | None = field(default=None)
 
     def row(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in _LINE_COLUMNS}
-
-
-_LINE_COLUMNS = tuple(f for f in NewLine.__dataclass_fields__ if f != "id")
+        row = vars(self).copy()
+        del row["id"]  # the database's
+        return row
 
 
 def place_order(tx: Tx, who: Principal, m: p.PlaceOrder) -> p.MutationResult:
     s = tx.core()
-    account = _ACCOUNT_F.first(s, {"order_id": m.order_id, "account_id": m.account_id})
+    skus = [line.sku for line in m.lines]
+    with pipeline(s):  # one round trip (PostgreSQL)
+        account_sent = _ACCOUNT_F.send(s, {"order_id": m.order_id, "account_id": m.account_id})
+        products_sent = _PRODUCTS_F.send(s, {"skus": skus})
+    account = account_sent.first()
     if (account is not None and account.seen) or (account is None and _exists(tx, m.order_id)):
         existing = tx.session.get(Order, m.order_id)
         if existing.rep_id != who.user_id:
@@ -146,16 +144,14 @@ def place_order(tx: Tx, who: Principal, m: p.PlaceOrder) -> p.MutationResult:
     policy = _policy(m, account)
     if account.credit_hold:
         raise Refusal(f"account {account.name} is on credit hold: call the office before ordering")
-    skus = [line.sku for line in m.lines]
-    products = {r.sku: r for r in _PRODUCTS_F.run(s, {"skus": skus})}
+    products = {r.sku: r for r in products_sent.rows()}
     for index, line in enumerate(m.lines):
         if line.sku not in products:
             raise Refusal(f"lines[{index}].sku: no product {line.sku!r} in the catalog")
 
     warehouse = account.warehouse_id
-    stock = lock_stock_rows(tx, warehouse, skus)
     fifo = tx.policy is AllocationPolicy.FIFO
-    books = load_books(tx, warehouse, skus, stock=stock, products=products, totals_only=fifo)
+    stock, books = lock_books(tx, warehouse, skus, products, totals_only=fifo)
     value = sum(products[x.sku].price_cents * x.quantity for x in m.lines)
     # The commit time is the queue rank: later than every line already waiting for these items
     # (another worker may have taken its time "after" ours but got the locks first).
@@ -186,12 +182,10 @@ def place_order(tx: Tx, who: Principal, m: p.PlaceOrder) -> p.MutationResult:
     waits = any(line.waiting or line.cancelled for line in lines)
     outcome = "accepted_with_changes" if differences else "backordered" if waits else "accepted"
     ready_day = ship_date(tx.today, terms, tx.today)
+    for line in lines:
+        line.id = line.line_no  # planned by line number: the ids come with the insert
     planned = plan_lines(
-        policy.kind.value,
-        policy.cap,
-        [replace(line, id=line.line_no) for line in lines],  # planned by line number
-        shipped_so_far=0,
-        ready_day=ready_day,
+        policy.kind.value, policy.cap, lines, shipped_so_far=0, ready_day=ready_day
     )
     order = SimpleNamespace(
         id=m.order_id,
@@ -259,63 +253,57 @@ def _write(
     """Insert the order, its lines and shipments, reserve the stock, and queue the change rows
     (stock rows, queue entries, the order) for the change log."""
     s = tx.core()
-    _INSERT_ORDER_F.run(s, vars(order))
-    ids = dict(_INSERT_LINES_F.run(s, [line.row() for line in lines]))
+    taken: dict[str, int] = {}  # units reserved now, by item: the stock rows that change
     for line in lines:
-        line.id = ids[line.line_no]
-    taken: dict[str, int] = {}
-    for line in lines:
-        taken[line.sku] = taken.get(line.sku, 0) + line.allocated
+        if line.allocated:
+            taken[line.sku] = taken.get(line.sku, 0) + line.allocated
     for sku, units in taken.items():
         stock[sku].reserved += units
-    if taken:
-        _RESERVE_F.run(
-            s,
-            [
-                {"b_sku": sku, "b_wh": order.warehouse_id, "b_reserved": stock[sku].reserved}
-                for sku in taken
-            ],
-        )
-    rows = []
-    if shipments:
-        params = [
-            {
-                "order_id": order.id,
-                "status": st,
-                "planned_date": day,
-                "lines": items,
-                "created_at": tx.now,
-            }
-            for st, day, items in shipments
-        ]
-        made = _INSERT_SHIPMENTS_F.run(s, params)
-        made_ids = {(st, day): new_id for new_id, st, day in made}
-        rows = [
-            SimpleNamespace(
-                id=made_ids[(st, day)], status=st, planned_date=day, lines=items, shipped_at=None
-            )
-            for st, day, items in shipments
-        ]
-    _INSERT_EVENT_F.run(
-        s,
+    reserve = [
+        {"b_sku": sku, "b_wh": order.warehouse_id, "b_reserved": stock[sku].reserved}
+        for sku in taken
+    ]
+    planned = [
         {
             "order_id": order.id,
-            "at": tx.now,
-            "actor": tx.actor,
-            "kind": "committed",
-            "message": f"committed: {order.outcome.replace('_', ' ')}",
-        },
-    )
-    # The change rows' records as plain dicts (publish.py's *_data): no pydantic per record.
+            "status": st,
+            "planned_date": day,
+            "lines": items,
+            "created_at": tx.now,
+        }
+        for st, day, items in shipments
+    ]
+    event = {
+        "order_id": order.id,
+        "at": tx.now,
+        "actor": tx.actor,
+        "kind": "committed",
+        "message": f"committed: {order.outcome.replace('_', ' ')}",
+    }
+    with pipeline(s):  # one round trip (PostgreSQL)
+        _INSERT_ORDER_F.send(s, vars(order))
+        line_ids = _INSERT_LINES_F.send(s, [line.row() for line in lines])
+        _RESERVE_F.send(s, reserve)
+        made = _INSERT_SHIPMENTS_F.send(s, planned)
+        _INSERT_EVENT_F.send(s, event)
+    ids = dict(line_ids.rows())
+    for line in lines:
+        line.id = ids[line.line_no]
+    made_ids = {(st, day): new_id for new_id, st, day in made.rows()}
+    rows = [
+        SimpleNamespace(
+            id=made_ids[(st, day)], status=st, planned_date=day, lines=items, shipped_at=None
+        )
+        for st, day, items in shipments
+    ]
+    # The change rows' records as plain dicts (publish.py's *_data): no pydantic per record, and
+    # no conversion to JSON values either: dates and UUIDs go straight to JSON text when stored.
     for sku in sorted(taken):
         tx.ready("stock", pub.stock_key(sku, order.warehouse_id), None, pub.stock_data(stock[sku]))
     for line in lines:
         if line.waiting:
-            record = pub.json_data(pub.queue_entry_data(line, order))
-            tx.ready("queue_entry", str(line.id), None, record)
-    tx.ready(
-        "order", str(order.id), order.rep_id, pub.json_data(pub.order_data(order, lines, rows))
-    )
+            tx.ready("queue_entry", str(line.id), None, pub.queue_entry_data(line, order))
+    tx.ready("order", str(order.id), order.rep_id, pub.order_data(order, lines, rows))
 
 
 def _new_line(

@@ -28,12 +28,12 @@ from __future__ import annotations
 import logging
 import traceback
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
@@ -42,7 +42,7 @@ from sync import protocol as p
 from sync.server.clock import Clock
 from sync.server.context import Principal, Tx
 from sync.server.db import Database, is_retryable
-from sync.server.fastsql import Fast
+from sync.server.fastsql import Fast, commit, pipeline
 from sync.server.models import AppliedMutation, DeadLetter, Device
 from sync.server.services.changes import append_changes, prepare
 from sync.server.services.commit import place_order
@@ -66,6 +66,10 @@ _LAST_F, _LAST_FOR_UPDATE_F = Fast(_LAST), Fast(_LAST_FOR_UPDATE)
 _ADVANCE_F, _RECORD_F = Fast(_ADVANCE), Fast(_RECORD)
 
 Handler = Callable[[Tx, Principal, Any], p.MutationResult]
+# Who is pushing and the last mutation id applied for their device, read inside the push's own
+# transaction with the device row locked: the route checks the device token this way, on the
+# push's connection and in the round trip that begins its transaction.
+Identify = Callable[[Connection], tuple[Principal, int]]
 HANDLERS: dict[str, Handler] = {
     "place_order": place_order,
     "cancel_order": cancel_order,
@@ -114,17 +118,13 @@ class Pusher:
     clock: Clock
     settings: Settings
 
-    def push(self, who: Principal, request: p.PushRequest) -> p.PushResponse:
-        if request.device_id != who.device_id:
-            raise WrongDevice(
-                f"device_id {request.device_id} is not the device this token was issued to"
-            )
+    def push(self, who: Principal | Identify, request: p.PushRequest) -> p.PushResponse:
+        """Apply a batch for `who`: a caller known already, or a function that tells the caller
+        from the transaction's connection (its refusal, e.g. a revoked token, applies nothing)."""
         decided: dict[int, Failure] = {}
         for _ in range(len(request.mutations) + 1):
             try:
-                outcome = self.db.transact(
-                    lambda s: self._apply_batch(s, who, request.mutations, decided)
-                )
+                outcome = self.db.transact(lambda s: self._apply_batch(s, who, request, decided))
                 break
             except Unprotected as failed:  # rolled back: run the batch again, its fate known
                 decided[failed.mutation_id] = failed.failure
@@ -138,14 +138,23 @@ class Pusher:
     def _apply_batch(
         self,
         session: Session,
-        who: Principal,
-        mutations: Sequence[Any],
+        who: Principal | Identify,
+        request: p.PushRequest,
         decided: dict[int, Failure],
     ) -> tuple[list[p.MutationResult], int] | Gap:
-        # PostgreSQL: lock the device row, one push per device at a time.
-        query = _LAST_FOR_UPDATE_F if self.db.is_postgres else _LAST_F
         conn = session.connection()
-        stored_last = last = query.run(conn, {"device": who.device_id})[0][0]
+        if isinstance(who, Principal):
+            # PostgreSQL: lock the device row, one push per device at a time.
+            query = _LAST_FOR_UPDATE_F if self.db.is_postgres else _LAST_F
+            stored_last = query.run(conn, {"device": who.device_id})[0][0]
+        else:
+            who, stored_last = who(conn)
+        if request.device_id != who.device_id:
+            raise WrongDevice(
+                f"device_id {request.device_id} is not the device this token was issued to"
+            )
+        mutations = request.mutations
+        last = stored_last
         results: list[p.MutationResult] = []
         records: list[dict[str, Any]] = []
         changes: dict[tuple[str, str], dict[str, Any]] = {}
@@ -186,12 +195,17 @@ class Pusher:
             for row in produced:  # an entity's last state wins, at its first place
                 changes[(row["entity"], row["key"])] = row
             last = m.mutation_id
-        if records:
-            # Recorded in the same transaction as the effects: both commit, or neither.
-            _ADVANCE_F.run(conn, {"device": who.device_id, "mid": last})
-            _RECORD_F.run(conn, records)
-        # Last: the change rows take the change-log lock (PostgreSQL), held only to commit.
-        append_changes(session, list(changes.values()), is_postgres=self.db.is_postgres)
+        # Last, and with the COMMIT in one round trip (PostgreSQL, fastsql.pipeline): the
+        # bookkeeping, recorded in the same transaction as the effects (both commit, or
+        # neither), then the change rows, which take the change-log lock: it is held while the
+        # database finishes, never while a Python thread waits for its turn.
+        session.flush()  # the ORM's pending rows (a dead letter) first: not in a pipeline
+        with pipeline(conn):
+            if records:
+                _ADVANCE_F.send(conn, {"device": who.device_id, "mid": last})
+                _RECORD_F.send(conn, records)
+            append_changes(session, list(changes.values()), is_postgres=self.db.is_postgres)
+            commit(conn)
         return results, last
 
     def _apply(

@@ -1,5 +1,5 @@
 """Run one operation as one write transaction: a Tx around the session, the change log written
-last, a retry when the database asks for one."""
+last (with the COMMIT, see changes.publish), a retry when the database asks for one."""
 
 from __future__ import annotations
 

@@ -41,7 +41,7 @@ from app.domain.model import (
     Terms,
 )
 from sync.server.context import Tx
-from sync.server.fastsql import Fast
+from sync.server.fastsql import Fast, pipeline
 from sync.server.models import (
     Account,
     AllocationRecord,
@@ -191,20 +191,6 @@ class StockRow:
     reserved: int
 
 
-def lock_stock_rows(tx: Tx, warehouse_id: int, skus: Iterable[str]) -> dict[str, StockRow]:
-    """`lock_stock` for the commit path: the same rows, locks and order, as plain values."""
-    wanted = sorted(set(skus))
-    query = _LOCK_ROWS_PG_F if tx.is_postgres else _LOCK_ROWS_F
-    params = {"wh": warehouse_id, "skus": wanted}
-    conn = tx.core()
-    found = {r[0]: StockRow(*r) for r in query.run(conn, params)}
-    missing = [x for x in wanted if x not in found]
-    if missing:
-        _ensure_stock_rows(tx, warehouse_id, missing)
-        found.update({r[0]: StockRow(*r) for r in query.run(conn, params)})
-    return found
-
-
 _SC = Stock.__table__.c  # type: ignore[attr-defined]
 _RC = ScheduledReceipt.__table__.c  # type: ignore[attr-defined]
 _AC = Account.__table__.c  # type: ignore[attr-defined]
@@ -273,34 +259,83 @@ def load_books(
     *,
     stock: dict[str, Any] | None = None,
     products: dict[str, Any] | None = None,
-    totals_only: bool = False,
 ) -> dict[str, ItemBook]:
     """Lock (unless given) and load the books of these items of one warehouse. Unknown skus are
-    left out: the caller has checked the catalog.
+    left out: the caller has checked the catalog."""
+    wanted = sorted(set(skus))
+    if products is None:
+        query = select(Product).where(col(Product.sku).in_(wanted))
+        products = {x.sku: x for x in tx.session.exec(query)}
+    wanted = [s for s in wanted if s in products]
+    if stock is None:
+        stock = lock_stock(tx, warehouse_id, wanted)
+    return _books(
+        tx,
+        warehouse_id,
+        wanted,
+        stock,
+        products,
+        _RECEIPTS_F.run(tx.core(), _in(wanted, warehouse_id)),
+        None,
+    )
+
+
+def lock_books(
+    tx: Tx, warehouse_id: int, skus: Iterable[str], products: dict[str, Any], *, totals_only: bool
+) -> tuple[dict[str, StockRow], dict[str, ItemBook]]:
+    """The order commit's `lock_stock` and `load_books`, as plain values: the stock rows of these
+    items locked (created if missing), in sku order, then their receipts and queues read. On
+    PostgreSQL the three statements go out in one round trip (fastsql.pipeline); each reads
+    with its own snapshot, taken once the locks before it are held.
 
     `totals_only` (a FIFO commit): the queue is loaded as one line per item carrying all its
     waiting units and the latest commit time. A new FIFO line ranks behind every waiting line
     (its commit time is made later than theirs), so for check_cart this queue is exact, and a
     long queue costs one aggregate row instead of one row per waiting line."""
-    wanted = sorted(set(skus))
-    session = tx.session
-    if products is None:
-        query = select(Product).where(col(Product.sku).in_(wanted))
-        products = {x.sku: x for x in session.exec(query)}
-    wanted = [s for s in wanted if s in products]
-    if stock is None:
-        stock = lock_stock(tx, warehouse_id, wanted)
+    wanted = sorted({s for s in skus if s in products})
+    conn = tx.core()
+    params = _in(wanted, warehouse_id)
+    lock = _LOCK_ROWS_PG_F if tx.is_postgres else _LOCK_ROWS_F
+    with pipeline(conn):
+        locked = lock.send(conn, params)
+        receipts = _RECEIPTS_F.send(conn, params)
+        totals = _TOTALS_F.send(conn, params) if totals_only else None
+    stock = {r[0]: StockRow(*r) for r in locked.rows()}
+    if len(stock) < len(wanted):  # an item new to this warehouse: make its stock row first
+        _ensure_stock_rows(tx, warehouse_id, [x for x in wanted if x not in stock])
+        return lock_books(tx, warehouse_id, wanted, products, totals_only=totals_only)
+    totals_rows = totals.rows() if totals is not None else None
+    return stock, _books(tx, warehouse_id, wanted, stock, products, receipts.rows(), totals_rows)
+
+
+def _in(skus: list[str], warehouse_id: int) -> dict[str, Any]:
+    return {"wh": warehouse_id, "skus": skus}
+
+
+def _books(
+    tx: Tx,
+    warehouse_id: int,
+    skus: list[str],
+    stock: dict[str, Any],
+    products: dict[str, Any],
+    receipt_rows: list[Any],
+    totals: list[Any] | None,
+) -> dict[str, ItemBook]:
+    """The books from their rows; the queue from `totals` (see lock_books) or, without them,
+    read line by line."""
     # Receipts are read as plain rows; an operation that changes one puts its ORM row in their
     # place (see receipts._locked_receipt).
-    receipts: dict[str, list[Any]] = {s: [] for s in wanted}
-    for row in _RECEIPTS_F.run(tx.core(), {"wh": warehouse_id, "skus": wanted}):
+    receipts: dict[str, list[Any]] = {s: [] for s in skus}
+    for row in receipt_rows:
         receipts[row.sku].append(row)
-    books = {s: ItemBook(products[s], stock[s], receipts[s]) for s in wanted}
+    books = {s: ItemBook(products[s], stock[s], receipts[s]) for s in skus}
     tx.hold(books)
-    if totals_only:
-        _load_totals(tx, warehouse_id, books)
-    else:
+    if totals is None:
         _load_queue(tx, warehouse_id, books)
+        return books
+    for sku, waiting, latest in totals:
+        if waiting:  # MAX keeps the column's type: `latest` is an aware datetime
+            books[sku].totals = QueuedLine("~", "~", sku, int(waiting), latest)
     return books
 
 
@@ -355,13 +390,6 @@ _TOTALS = (
     .group_by(_OLC.sku)
 )
 _TOTALS_F = Fast(_TOTALS)
-
-
-def _load_totals(tx: Tx, warehouse_id: int, books: dict[str, ItemBook]) -> None:
-    params = {"skus": list(books), "wh": warehouse_id}
-    for sku, waiting, latest in _TOTALS_F.run(tx.core(), params):
-        if waiting:  # MAX keeps the column's type: `latest` is an aware datetime
-            books[sku].totals = QueuedLine("~", "~", sku, int(waiting), latest)
 
 
 def record_allocations(
