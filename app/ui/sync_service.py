@@ -170,11 +170,13 @@ class SyncService:
         offline_pause = self._engine.backoff.base
         while True:
             pause = every
+            # Cleared before the cycle, not after: a wake() while it runs (an order placed
+            # after the push read the outbox) must start the next cycle at once.
+            self._wake.clear()
             if self._signed_in() and not self.running:
                 outcome = await self._sync(False)
                 reached = outcome.ok or self.online
                 pause, offline_pause = self._engine.backoff.idle(reached, every, offline_pause)
-            self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=pause)
 

@@ -3,6 +3,7 @@ app on httpx.ASGITransport), seeded with a small demo distributor."""
 
 from __future__ import annotations
 
+import threading
 import time
 
 import httpx
@@ -93,11 +94,7 @@ def wait_until(condition, seconds: float = 30.0) -> None:
         time.sleep(0.02)
 
 
-def test_the_background_loop_syncs_at_once_and_again_on_a_wake(device):
-    store, sync = device
-    assert sync.sign_in("http://central", "rep1", "demo").result(timeout=30) == "rep1"
-    sync.start_auto(3600)  # the next tick is an hour away: only a wake() can send the order
-    wait_until(lambda: sync_bar(store, online=True).last_sync != "Never synced")
+def place_one(store: Store) -> None:
     account = Accounts(store).list_accounts()[0]
     cart = CartService(store)
     cart.set_account(account.id)
@@ -105,8 +102,58 @@ def test_the_background_loop_syncs_at_once_and_again_on_a_wake(device):
                if not h.product.discontinued)  # fmt: skip
     cart.add(sku, 1)
     cart.place()
+
+
+def test_the_background_loop_syncs_at_once_and_again_on_a_wake(device):
+    store, sync = device
+    cycles: list[bool] = []
+    sync.on_cycle_done(lambda outcome: cycles.append(outcome.ok))
+    assert sync.sign_in("http://central", "rep1", "demo").result(timeout=30) == "rep1"
+    sync.start_auto(3600)  # the next tick is an hour away: only a wake() can send the order
+    wait_until(lambda: cycles == [True])
+    place_one(store)
     sync.wake()
-    wait_until(lambda: sync_bar(store, online=True).pending_count == 0)
+    wait_until(lambda: sync_bar(store, online=True).pending_count == 0 and len(cycles) == 2)
+    assert cycles == [True, True]
+
+
+class PlaceDuringPull(httpx.AsyncBaseTransport):
+    """The network to the central server; while the n-th pull is on its way (the push has
+    read the outbox for the last time), the rep places an order and the UI calls wake()."""
+
+    def __init__(self, app, store_of, sync_of, at_pull: int) -> None:
+        self.inner = httpx.ASGITransport(app=app)
+        self.store_of, self.sync_of = store_of, sync_of
+        self.pulls, self.at_pull = 0, at_pull
+        self.placed = False
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/sync/pull":
+            self.pulls += 1
+            if self.pulls == self.at_pull:
+                place_one(self.store_of())
+                self.sync_of().wake()
+                self.placed = True
+        return await self.inner.handle_async_request(request)
+
+
+def test_a_wake_while_a_cycle_runs_starts_another(tmp_path, central):
+    # Its wake() must not be lost when that cycle ends, or the order waits for the next tick
+    # (an hour here).
+    store = Store.open(tmp_path / "device.db")
+    network = PlaceDuringPull(central, lambda: store, lambda: sync, at_pull=1)
+    sync = SyncService(store, device_name="test", transport=network)
+    try:
+        cycles: list[bool] = []
+        sync.on_cycle_done(lambda outcome: cycles.append(outcome.ok))
+        assert sync.sign_in("http://central", "rep1", "demo").result(timeout=30) == "rep1"
+        sync.start_auto(3600)
+        wait_until(lambda: network.placed and sync_bar(store, online=True).pending_count == 0)
+        wait_until(lambda: len(cycles) >= 2)
+        assert cycles[:2] == [True, True]
+    finally:
+        sync.close()
+        store.close()
 
 
 @pytest.mark.parametrize(
