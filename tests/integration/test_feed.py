@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 from sync.protocol import SNAPSHOT_SECTIONS
+from sync.server.models import Account, Stock, Warehouse
 from tests.integration.conftest import days, sign_in
 
 
@@ -121,3 +122,44 @@ async def test_pull_is_gzip_compressed_when_asked(server, world, client):
     # httpx decodes transparently; fewer bytes crossed the wire than the JSON has.
     assert response.num_bytes_downloaded < len(response.content)
     assert json.loads(response.content)["changes"]
+
+
+async def test_a_rep_pulls_only_the_warehouses_their_accounts_are_served_from(client, world):
+    # As the snapshot gives them: another warehouse's stock, receipts and demand queue (other
+    # reps' order values, tiers and commit times) are none of this rep's business.
+    world.user("rep1")
+    world.user("rep2")
+    world.user("boss", role="supervisor")
+    world.product("X", 5)  # 5 at WH1
+    mine = world.account("rep1")  # served from WH1
+    with world.db.write() as s:
+        south = Warehouse(code="WH2", name="South", handling_days=0)
+        s.add(south)
+        s.flush()
+        s.add(Stock(sku="X", warehouse_id=south.id, on_hand=1))
+        theirs = Account(code="S0001", name="South shop", rep_id=world.users["rep2"],
+                         warehouse_id=south.id, tier=1, delivery_days=[],
+                         default_policy="ship_as_available", contact_name="Bo",
+                         contact_phone="1", contact_email="b@example.com",
+                         contact_address="2 South St")  # fmt: skip
+        s.add(theirs)
+        s.flush()
+        south_id, theirs_id = south.id, theirs.id
+    rep1, rep2, boss = [await sign_in(client, u) for u in ("rep1", "rep2", "boss")]
+    await rep1.order(mine, ("X", 2))
+    placed = await rep2.order(theirs_id, ("X", 4))  # WH2: 1 reserved now, 3 waiting
+    count = await boss.post("/warehouse/stock/count", {"sku": "X", "warehouse_id": south_id,
+                                                       "counted": 9})  # fmt: skip
+    assert count.status_code == 200, count.text  # fills the queue there: tombstones at WH2
+
+    changes, _ = await pull_all(rep1)
+    assert {c["key"] for c in changes if c["entity"] == "stock"} == {"X@1"}
+    assert not [c for c in changes if c["key"].endswith(f"@{south_id}")]
+    assert not [c for c in changes if c["entity"] == "queue_entry"]  # WH1 has no queue
+    assert placed["order_id"] not in json.dumps(changes)
+    south_side, _ = await pull_all(rep2)
+    assert {c["key"] for c in south_side if c["entity"] == "stock"} == {f"X@{south_id}"}
+    queue = [c for c in south_side if c["entity"] == "queue_entry"]
+    assert [c["op"] for c in queue] == ["upsert", "delete"]  # waited, then filled by the count
+    everything, _ = await pull_all(boss)
+    assert {c["key"] for c in everything if c["entity"] == "stock"} == {"X@1", f"X@{south_id}"}

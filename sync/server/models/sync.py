@@ -14,7 +14,8 @@ from sync.server.models.types import JSON, BigKey, UTCDateTime
 
 
 class ChangeRow(ServerModel, table=True):
-    """One entry of the change log. `rep_id` None means every device may see it."""
+    """One entry of the change log. `rep_id` None means every rep's devices may see it (within
+    `warehouse_id`, if set)."""
 
     __tablename__ = "change_log"
     __table_args__ = (Index("ix_change_log_entity_key", "entity", "key"),)
@@ -23,6 +24,9 @@ class ChangeRow(ServerModel, table=True):
     key: str = Field(max_length=80)
     op: str = Field(max_length=6)  # upsert | delete
     rep_id: int | None = Field(default=None, index=True)
+    # The warehouse of a stock, receipt or queue row: a rep pulls those of the warehouses their
+    # accounts are served from, as the snapshot gives them. None: every warehouse's devices.
+    warehouse_id: int | None = Field(default=None)
     data: dict[str, Any] | None = Field(default=None, sa_type=JSON)
     created_at: datetime = Field(sa_type=UTCDateTime)
 

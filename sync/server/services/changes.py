@@ -44,8 +44,8 @@ _INSERT_CHANGES = Fast(insert(ChangeRow.__table__))  # type: ignore[attr-defined
 def append_changes(
     session: Session, rows: Sequence[dict[str, Any]], *, is_postgres: bool, guard: bool = True
 ) -> None:
-    """Insert change rows (entity, key, op, rep_id, data, created_at). `guard=False` is only for
-    the test that shows what goes wrong without the lock."""
+    """Insert change rows (entity, key, op, rep_id, warehouse_id, data, created_at).
+    `guard=False` is only for the test that shows what goes wrong without the lock."""
     if not rows:
         return
     conn = session.connection()
@@ -70,18 +70,22 @@ def publish(tx: Tx) -> int:
 def prepare(tx: Tx) -> list[dict[str, Any]]:
     """The change rows of what the transaction touched, read now (and forgotten by the tx)."""
     tx.session.flush()
-    rows = [
-        {
-            "entity": entity,
-            "key": key,
-            "op": "upsert",
-            "rep_id": rep_id,
-            "data": _dump(record),
-            "created_at": tx.now,
-        }
-        for (entity, key), (rep_id, record) in tx.prepared.items()
-        if (entity, key) not in tx.touched  # a touched entity is read back: it may have moved
-    ]
+    rows = []
+    for (entity, key), (rep_id, record) in tx.prepared.items():
+        if (entity, key) in tx.touched:  # a touched entity is read back: it may have moved
+            continue
+        data = _dump(record)
+        rows.append(
+            {
+                "entity": entity,
+                "key": key,
+                "op": "upsert",
+                "rep_id": rep_id,
+                "warehouse_id": _warehouse(tx.session, entity, key, data),
+                "data": data,
+                "created_at": tx.now,
+            }
+        )
     rows += [_row(tx, entity, key) for entity, key in tx.touched]
     tx.touched.clear()
     tx.prepared.clear()
@@ -95,9 +99,29 @@ def _row(tx: Tx, entity: str, key: str) -> dict[str, Any]:
         "key": key,
         "op": "upsert" if data is not None else "delete",
         "rep_id": rep_id,
+        "warehouse_id": _warehouse(tx.session, entity, key, data),
         "data": data,
         "created_at": tx.now,
     }
+
+
+_IN_A_WAREHOUSE = frozenset({"stock", "receipt", "queue_entry"})
+
+
+def _warehouse(session: Session, entity: str, key: str, data: dict[str, Any] | None) -> int | None:
+    """The warehouse a stock, receipt or queue row (or its tombstone) belongs to; None for
+    entities scoped otherwise, or a tombstone whose warehouse is gone with it (it carries
+    nothing but a key)."""
+    if entity not in _IN_A_WAREHOUSE:
+        return None
+    if data is not None:
+        return int(data["warehouse_id"])
+    if entity == "stock":
+        return int(key.rsplit("@", 1)[1])
+    if entity == "queue_entry":
+        line = session.get(OrderLine, int(key))
+        return line.warehouse_id if line is not None else None
+    return None
 
 
 def _state(session: Session, entity: str, key: str) -> tuple[dict[str, Any] | None, int | None]:

@@ -539,7 +539,7 @@ def snapshot(
 
 
 @cache
-def _pull_statement(dialect: str, scoped: bool) -> str:
+def _pull_statement(dialect: str, scoped: bool, warehouses: tuple[int, ...] | None) -> str:
     record = json_object_sql(
         dialect,
         (
@@ -551,6 +551,9 @@ def _pull_statement(dialect: str, scoped: bool) -> str:
         ),
     )
     scope = " AND (rep_id IS NULL OR rep_id = :rep)" if scoped else ""
+    if warehouses is not None:  # our own integers, as in the snapshot's statements
+        listed = ", ".join(str(int(w)) for w in warehouses)
+        scope += f" AND (warehouse_id IS NULL OR warehouse_id IN ({listed}))"
     return driver_sql(
         dialect,
         f"SELECT seq, {record} FROM change_log WHERE seq > :cursor AND seq <= :high{scope}"
@@ -566,7 +569,12 @@ def pull_json(session: Session, who: Principal, cursor: int, limit: int) -> byte
     high = latest_seq(session)
     if cursor > high:
         raise CursorAhead(f"cursor {cursor} is ahead of the server's latest change {high}")
-    statement = _pull_statement(session.get_bind().dialect.name, not who.is_supervisor)
+    scope = warehouse_scope(session, who)
+    statement = _pull_statement(
+        session.get_bind().dialect.name,
+        not who.is_supervisor,
+        tuple(scope) if scope is not None else None,
+    )
     params = {"cursor": cursor, "high": high, "limit": limit + 1}
     if not who.is_supervisor:
         params["rep"] = who.user_id

@@ -3,7 +3,6 @@ app on httpx.ASGITransport), seeded with a small demo distributor."""
 
 from __future__ import annotations
 
-import threading
 import time
 
 import httpx
