@@ -16,7 +16,7 @@ from fastapi.middleware.gzip import GZipMiddleware
 from sync import protocol as p
 from sync.server import errors
 from sync.server.clock import Clock, SystemClock
-from sync.server.db import Database, make_engine
+from sync.server.db import Checkpoints, Database, make_engine
 from sync.server.limits import BodyLimit
 from sync.server.migrate import upgrade
 from sync.server.routes import auth, supervisor, sync, warehouse
@@ -45,6 +45,7 @@ def create_app(
     )
     if prepare:
         prepare_database(settings, db)
+    app_checkpoints = Checkpoints(db.engine)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -52,7 +53,8 @@ def create_app(
         # contention for the same work (requests queue in the event loop instead).
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.threads
         app.state.pushers = pushers = _pushers(settings)  # a fresh pool each time it serves
-        yield
+        with app_checkpoints.serving():
+            yield
         pushers.shutdown(wait=False)
 
     app = FastAPI(
@@ -63,6 +65,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.db = db
+    app.state.checkpoints = app_checkpoints
     app.state.clock = clock or SystemClock(settings.timezone)
     app.state.prefetch = Prefetcher(db, enabled=settings.snapshot_prefetch)
     app.state.pushers = _pushers(settings)  # for use without a lifespan (tests in process)
