@@ -52,11 +52,12 @@ def _cart_lines(store: Store, account_id: str) -> list[str]:
     return list(wanted.values())
 
 
-def _busy_brand(store: Store, account_id: str) -> str:
-    """A brand whose products show several kinds of availability chips."""
+def _busy_brand(store: Store, account_id: str) -> tuple[str, list[str]]:
+    """A brand whose products show several kinds of availability chips, and the SKUs of its
+    first rows (what the catalog shows when searched for it)."""
     state = CatalogState(store)
     state.cart.set_account(account_id)
-    best, kinds = "", 0
+    best, kinds, skus = "", 0, []
     brands = {
         h.product.brand
         for c in state.categories()
@@ -64,13 +65,14 @@ def _busy_brand(store: Store, account_id: str) -> str:
     }
     for brand in sorted(brands)[:40]:
         state.set_query(brand)
-        found = len({r.chip.kind for r in state.search()[:8]})
+        rows = state.search()[:8]
+        found = len({r.chip.kind for r in rows})
         if found > kinds:
-            best, kinds = brand, found
-    return best
+            best, kinds, skus = brand, found, [r.sku for r in rows]
+    return best, skus
 
 
-def _scene(tmp_path, central: Central) -> tuple[Pick, str, str]:
+def _scene(tmp_path, central: Central) -> tuple[Pick, tuple[str, list[str]], str]:
     store = device_store(tmp_path)
     sync_device(store, central.url)
     pick = pick_backorder_item(store)
@@ -93,6 +95,7 @@ def _scene(tmp_path, central: Central) -> tuple[Pick, str, str]:
             for line in Orders(store).get(o.id).lines
             if line.waiting and line.server and line.server.eta
         ]
+        assert waiting, "the rep has no dated backorder line to delay"
         with store.read() as session:
             receipt = (
                 session.connection()
@@ -105,12 +108,13 @@ def _scene(tmp_path, central: Central) -> tuple[Pick, str, str]:
                 )
                 .first()
             )
-        if receipt is not None:
-            later = date.fromisoformat(str(receipt[1])[:10]) + timedelta(days=7)
-            moved = supervisor.post(
-                f"/warehouse/receipts/{receipt[0]}/delay", json={"expected": later.isoformat()}
-            )
-            assert moved.status_code == 200, moved.text
+        assert receipt is not None, f"no scheduled receipt for {[li.sku for li in waiting]}"
+        later = date.fromisoformat(str(receipt[1])[:10]) + timedelta(days=7)
+        moved = supervisor.post(
+            f"/warehouse/receipts/{receipt[0]}/delay", json={"expected": later.isoformat()}
+        )
+        assert moved.status_code == 200, moved.text
+        assert moved.json()["allocation"]["eta_moves"], f"the delay moved no ETA: {moved.text}"
         # 3. The rep and a supervisor change the same phone number.
         account = Accounts(store).get(pick.account_id)
         Accounts(store).update_contact(pick.account_id, contact_phone="+1 555 0101")
@@ -136,7 +140,8 @@ def _scene(tmp_path, central: Central) -> tuple[Pick, str, str]:
     return pick, brand, account.name
 
 
-def _tour(page, size: str, pick: Pick, brand: str) -> None:
+def _tour(page, size: str, pick: Pick, brand: tuple[str, list[str]]) -> None:
+    name, skus = brand
     page.get_by_role("button", name="Sync now").click()
     wait_for_words(page, "sync-bar", SYNCED, timeout=60)
     shot(page, f"accounts-{size}")
@@ -146,13 +151,17 @@ def _tour(page, size: str, pick: Pick, brand: str) -> None:
     expect(page.get_by_role("button", name="Edit contact")).to_be_visible(timeout=10_000)
     shot(page, f"account-{size}")
     go(page, "Catalog")
-    type_into(page, "Search products", brand)
-    page.wait_for_timeout(1500)
+    type_into(page, "Search products", name)
+    add = "|".join(re.escape(sku) for sku in skus)
+    found = page.get_by_role("button", name=re.compile(rf"^Add ({add}) to cart$"))
+    expect(found.first).to_be_visible(timeout=10_000)  # the brand's rows are in
     shot(page, f"catalog-{size}")
     go(page, "Cart")
     wait_for_words(page, f"line-words-{pick.sku}", r"backorder")
     shot(page, f"cart-{size}")
     go(page, "Orders")
+    mine = re.compile(rf"^Open order \S+ for {re.escape(pick.account_name)}")
+    expect(page.get_by_role("button", name=mine).first).to_be_visible(timeout=10_000)
     shot(page, f"orders-{size}")
     open_order(page, pick.account_name)
     wait_for_words(page, "order-state", "^Needs attention$")
@@ -166,6 +175,7 @@ def _tour(page, size: str, pick: Pick, brand: str) -> None:
     page.get_by_role("button", name=re.compile("Dark theme")).click()
     page.wait_for_timeout(800)
     go(page, "Cart")
+    wait_for_words(page, f"line-words-{pick.sku}", r"backorder")
     shot(page, f"cart-{size}-dark")
     go(page, "Orders")
     open_order(page, pick.account_name)

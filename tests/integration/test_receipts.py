@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlmodel import select
 
-from sync.server.models import AllocationRecord, EtaChangeEvent, Order, Shipment
+from sync.server.models import AllocationRecord, EtaChangeEvent, Order, OrderLine, Shipment
 from tests.integration.conftest import days, sign_in
 
 
@@ -136,7 +136,14 @@ async def test_a_count_below_reservations_takes_units_back_from_the_newest(serve
     assert [(str(e.order_id), e.old_date, e.new_date) for e in events] == [
         (new["order_id"], days(0), days(9))
     ]
-    assert old["lines"][0]["reserved"] == 3
+    assert old["lines"][0]["reserved"] == 3  # (when placed)
+    # After the count: the older order still holds its 3 units; the newer one gave 2 back.
+    with server.db.session() as s:
+        held = {
+            str(line.order_id): (line.allocated - line.shipped, line.waiting)
+            for line in s.exec(select(OrderLine).where(OrderLine.sku == "A"))
+        }
+    assert held == {old["order_id"]: (3, 0), new["order_id"]: (1, 2)}
     up = await boss.post("/warehouse/stock/count", {"sku": "A", "warehouse_id": 1, "counted": 10})
     assert up.json()["allocation"]["allocations"][0]["quantity"] == 2  # straight back to the line
     assert up.json()["stock"]["reserved"] == 6

@@ -62,18 +62,32 @@ async def test_review_round_trip(client, world):
         await api.orders(OrderQuery(date_from=days(3), date_to=days(1)))
 
 
-async def test_reports_and_reference_data(client, world):
+async def test_reports_and_reference_data(server, client, world):
     rep, api, account, receipt = await setup(client, world)
     await rep.order(account, ("B", 3))
     report = await api.metrics(days(-27), days(1))
     assert report.metrics.orders == 1 and len(report.trend) == 12
-    assert isinstance(await api.low_stock(limit=5), p.LowStockList)
+    nothing_low = await api.low_stock(limit=5)  # B's 3 waiting are covered by its receipt
+    assert isinstance(nothing_low, p.LowStockList)
+    assert (nothing_low.total, nothing_low.items) == (0, [])
     info = await api.info()
     assert info.today == days(0) and info.allocation_policy.value == "fifo"
     assert [r.id for r in await api.receipts()] == [receipt]
     assert [a.id for a in await api.accounts()] == [account]
     assert [w.code for w in await api.warehouses()] == ["WH1"]
     assert [(q.sku, q.waiting) for q in await api.waiting()] == [("B", 3)]
+
+    # C: 2 on hand, nothing coming, 12 ordered; the next day that demand counts.
+    world.product("C", 2)
+    await rep.order(account, ("C", 12))
+    server.clock.advance(days=1)
+    low = await api.low_stock(limit=5)
+    assert isinstance(low, p.LowStockList) and low.total == len(low.items) == 1
+    (c,) = low.items
+    assert (c.sku, c.name, c.warehouse_id) == ("C", "Product C", world.warehouse_id)
+    assert (c.free_now, c.inbound, c.backordered, c.projected_free) == (0, 0, 10, -10)
+    assert c.mean_daily_demand > 0 and 0 <= c.safety_stock <= c.reorder_point
+    assert c.suggested_quantity >= c.reorder_point + 10  # back up to at least the reorder point
 
 
 async def test_supply_round_trip(client, world):

@@ -88,26 +88,37 @@ def test_a_device_killed_mid_sync_loses_and_doubles_nothing(
     asyncio.run(first_sync(server, path))
 
     rng = random.Random(7)
-    kills_with_work_in_flight = 0
+    held = 0
     for run in range(RUNS):
-        ready = FORK.Event()
-        child = FORK.Process(target=crash_child.main, args=(database_url, path, run, ready))
+        ready, in_flight = FORK.Event(), FORK.Event()
+        # Two runs in three stop the child at a push (before the server sees it, or after the
+        # server applied it and before the device hears back) and kill it there: work in flight
+        # by construction, whatever the machine's speed. The others are killed at a random
+        # moment, to explore the rest.
+        hold = ("before", "after", None)[run % 3]
+        args = (database_url, path, run, ready, hold, in_flight)
+        child = FORK.Process(target=crash_child.main, args=args)
         child.start()
         assert ready.wait(30), "the child started working"
-        time.sleep(rng.uniform(0.0, 0.4))
+        if hold:
+            assert in_flight.wait(30), f"run {run}: the child never pushed"
+        else:
+            time.sleep(rng.uniform(0.0, 0.4))
         os.kill(child.pid, signal.SIGKILL)
         child.join()
         assert child.exitcode == -signal.SIGKILL, "it was killed, not finished or crashed"
 
         orders, waiting, outbox_ids, cursor = device_facts(path)
         on_server, last_applied, seq = server_facts(server)
-        kills_with_work_in_flight += bool(waiting)
+        if hold:
+            assert waiting, f"run {run}: killed with a push in flight ({hold}), yet none waits"
+            held += 1
         assert on_server <= orders, "the server has no order this device never placed"
         assert orders <= on_server | waiting, f"run {run}: an order vanished"
         assert outbox_ids == sorted(set(outbox_ids)), "outbox ids unique and ordered"
         assert cursor <= seq, f"run {run}: the cursor ran ahead of the server"
 
-    assert kills_with_work_in_flight > RUNS // 5, "kills landed while work was in flight"
+    assert held == RUNS - RUNS // 3, "kills landed while work was in flight"
     # Back in signal: one clean sync settles everything, exactly once.
     asyncio.run(last_sync(server, path))
     orders, waiting, outbox_ids, _ = device_facts(path)

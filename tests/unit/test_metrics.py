@@ -437,6 +437,29 @@ def test_fifty_thousand_orders_stream_through_one_iterator_each() -> None:
     trend = weekly_trend(iter(orders), d(24, 6))
     items = most_backordered_items(iter(orders), EPOCH, EPOCH + timedelta(days=365))
     accounts = most_affected_accounts(iter(orders), EPOCH, EPOCH + timedelta(days=365))
-    assert total.orders == 50_000
-    assert sum(m.orders for _, m in trend) <= 50_000
-    assert len(items) == len(accounts) == 10
+    # Worked numbers. Order i has one backordered line (of 2 units) when i % 7 is 0, 5 or 6
+    # (three consecutive line numbers hold one multiple of 7 at most): 7143 + 7142 + 7143.
+    assert (total.orders, total.lines, total.units_ordered) == (50_000, 150_000, 750_000)
+    assert total.backordered_orders == total.backordered_lines == 21_428
+    assert total.units_available == 750_000 - 2 * 21_428
+    # 288 orders a day from Mon 1 January; the 12 weeks end with the week of Mon 24 June, so
+    # they start on Mon 8 April (day 98): ten full weeks, 17-22 June (ends at i = 49,999), none.
+    assert [m.orders for _, m in trend] == [7 * 288] * 10 + [50_000 - 168 * 288, 0]
+    assert sum(m.orders for _, m in trend) == 50_000 - 98 * 288
+    # The worst items: 45 of their 300 lines backordered (ties: by item code, as text).
+    worst = ["I102", "I105", "I109", "I11", "I112", "I116", "I119", "I123", "I126", "I130"]
+    assert [i.item for i in items] == worst
+    assert {
+        (i.lines, i.backordered_lines, i.units_ordered, i.backordered_units) for i in items
+    } == {(300, 45, 1_500, 90)}
+    # Every account has 55 or 56 orders; the worst have 24 backordered (ties: by id, as text).
+    assert [a.account_id for a in accounts] == [
+        "A0",
+        "A1",
+        "A10",
+        *(f"A{n}" for n in range(100, 107)),
+    ]
+    assert {
+        (a.orders, a.backordered_orders, a.cancelled_backordered_orders, a.backordered_units)
+        for a in accounts
+    } == {(56, 24, 0, 48)}

@@ -79,7 +79,7 @@ def test_large_pages_and_resync(tmp_path):
             load(store, [product(f"S{page}-{k}", f"Sparkling Water {page}-{k}") for k in range(1000)],
                  cursor=page + 1)  # fmt: skip
         assert len(Catalog(store).search("sparkling", limit=50)) == 50
-        Accounts(store)  # the outbox stays through a resync of 20,000 products
+        # The outbox stays through a resync of 20,000 products.
         load(store, [account("A1", "Cafe")])
         Accounts(store).update_contact("A1", contact_name="Ana")
         snapshot = [product(f"T{k}", f"Tonic {k}") for k in range(20_000)]

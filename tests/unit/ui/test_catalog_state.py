@@ -105,10 +105,13 @@ async def test_typing_runs_one_search_once_the_keys_pause():
     async def search() -> None:
         runs.append(text["value"])
 
-    debouncer = Debouncer(search, delay=0.05)
+    # Keys come back to back (each one lets the loop run, so every timer really starts and is
+    # then cancelled), far inside a delay long enough that no machine's hiccup can outlast it.
+    debouncer = Debouncer(search, delay=0.5)
     for letters in ("c", "co", "cof", "coff"):
         text["value"] = letters
         debouncer.trigger()
-        await asyncio.sleep(0.01)
+        await asyncio.sleep(0)
+    assert runs == []  # still typing: nothing has run yet
     await debouncer.flush()
     assert runs == ["coff"]

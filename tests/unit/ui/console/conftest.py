@@ -1,13 +1,14 @@
 """The console's state classes against the real server in process (httpx.ASGITransport), with
 test data built by the integration tests' World. `Line` is an httpx transport around the server
-that can be cut (nothing arrives) or lose answers (the server acts, the answer is lost)."""
+that can be cut (nothing arrives), lose answers (the server acts, the answer is lost), or hold
+chosen requests until the test releases them."""
 
 from __future__ import annotations
 
 import asyncio
 import shutil
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -28,8 +29,17 @@ class Line(httpx.AsyncBaseTransport):
     inner: httpx.AsyncBaseTransport
     mode: str = "up"  # up | down (refuse to connect) | lose (apply, then lose the answer)
     slow: str = ""  # requests whose URL contains this answer 0.3 s late
+    # Requests whose URL contains `hold` wait (before reaching the server) until `release` is
+    # set; `held` is set as soon as the first of them has arrived and waits.
+    hold: str = ""
+    held: asyncio.Event = field(default_factory=asyncio.Event)
+    release: asyncio.Event = field(default_factory=asyncio.Event)
+    answers: list[str] = field(default_factory=list)  # the URL of each answer, in order
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if self.hold and self.hold in str(request.url):
+            self.held.set()
+            await self.release.wait()
         if self.slow and self.slow in str(request.url):
             await asyncio.sleep(0.3)
         if self.mode == "down":
@@ -38,6 +48,7 @@ class Line(httpx.AsyncBaseTransport):
         if self.mode == "lose":
             await response.aread()
             raise httpx.ReadTimeout("the answer was lost", request=request)
+        self.answers.append(str(request.url))
         return response
 
 

@@ -201,10 +201,14 @@ async def test_an_unreachable_server_is_said(server, http, world, session, line)
 async def test_the_newest_period_wins_when_loads_overlap(server, http, world, session, line):
     await history(server, http, world)
     board = DashboardState(session)
-    line.slow = "start=2025-02-05"  # the 28-day period answers last
+    line.hold = "start=2025-02-05"  # the 28-day period's figures wait on the line
     first = asyncio.create_task(board.load())
-    await asyncio.sleep(0.05)
+    await asyncio.wait_for(line.held.wait(), 10)  # its request is out, unanswered
     board.set_period("7d")
-    await asyncio.gather(first, board.load())
-    assert board.end - board.start == timedelta(days=7)
+    assert await board.load()
+    assert not first.done()
+    line.release.set()  # now the older answer arrives, last
+    assert await asyncio.wait_for(first, 10)  # True: the newer load shows
+    assert "start=2025-02-05" in line.answers[-1]
+    assert board.end - board.start == timedelta(days=7)  # ... and it was ignored
     assert board.period_text == "26 Feb 2025 – 4 Mar 2025"

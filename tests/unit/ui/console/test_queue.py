@@ -133,10 +133,16 @@ async def test_a_slow_answer_for_older_filters_does_not_overwrite_newer_ones(
 ):
     await orders(server, http, world)
     queue = QueueState(session)
-    line.slow = "status=open"  # the first load's answer arrives last
+    line.hold = "status=open"  # the first load's requests wait on the line
     queue.set_view("review")
     first = asyncio.create_task(queue.load())
-    await asyncio.sleep(0.05)
+    await asyncio.wait_for(line.held.wait(), 10)  # its request is out, unanswered
     queue.set_view("fulfilled")
-    await asyncio.gather(first, queue.load())
+    assert await queue.load()
+    assert not first.done()
+    newer = len(line.answers)
+    line.release.set()  # now the older answers arrive, last
+    assert await asyncio.wait_for(first, 10)  # True: the newer load shows
+    assert line.answers[newer:] and all("status=open" in url for url in line.answers[newer:])
+    assert not any("status=open" in url for url in line.answers[:newer])
     assert queue.filters.view == "fulfilled" and queue.rows == [] and queue.total == 0
