@@ -114,6 +114,9 @@ async def test_cancel_line_releases_stock_to_the_queue_at_once(server, client, w
     assert (w.allocated, w.waiting, w.filled_at is not None) == (4, 0, True)
     assert (b.allocated, b.waiting, b.eta_date) == (1, 2, days(10))
     assert [(e.old_date, e.new_date) for e in events] == [(None, days(10))]
+    # the moved line's rep is told why, not whose order freed the units
+    assert events[0].cause == "units freed: another order was cancelled"
+    assert holder["order_id"][:8] not in events[0].cause
     assert world.stock("A").reserved == 5
 
 

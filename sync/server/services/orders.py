@@ -212,7 +212,8 @@ def release_order(
         book.waiting.pop(line.id, None)
         tx.touch("queue_entry", line.id)
         tx.touch("stock", pub.stock_key(line.sku, line.warehouse_id))
-    cause = f"order {str(order.id)[:8]} {final_status}"
+    # Said to the reps whose lines move: which order freed the units is not theirs to know.
+    cause = f"units freed: another order was {final_status}"
     moved: set[uuid.UUID] = set()
     for sku, book in books.items():
         moved |= settle(tx, book, befores[sku], cause=cause, source="release").orders
