@@ -158,8 +158,11 @@ class Checkpoints:
         if not self.path:
             yield
             return
+        # Its own connection, outside the pool and its BEGIN; opened here, so that a database
+        # it cannot open fails the start rather than leave commits with no checkpoints at all.
+        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         self._stop.clear()
-        worker = threading.Thread(target=self._run, name="wal-checkpoint", daemon=True)
+        worker = threading.Thread(target=self._run, args=(db,), name="wal-checkpoint", daemon=True)
         self.active = True
         worker.start()
         try:
@@ -169,9 +172,7 @@ class Checkpoints:
             self._stop.set()
             worker.join(timeout=30)
 
-    def _run(self) -> None:
-        assert self.path is not None  # its own connection: outside the pool and its BEGIN
-        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+    def _run(self, db: sqlite3.Connection) -> None:
         try:
             while not self._stop.wait(self.every):
                 self.checkpoint(db)

@@ -163,3 +163,23 @@ async def test_a_rep_pulls_only_the_warehouses_their_accounts_are_served_from(cl
     assert [c["op"] for c in queue] == ["upsert", "delete"]  # waited, then filled by the count
     everything, _ = await pull_all(boss)
     assert {c["key"] for c in everything if c["entity"] == "stock"} == {"X@1", f"X@{south_id}"}
+
+
+async def test_a_rep_without_accounts_gets_no_warehouse_data(client, world):
+    # Nothing to order for, so nothing of any warehouse: not its stock, receipts or queue.
+    world.user("rep1")
+    world.user("idle")
+    world.product("X", 1)
+    world.receipt("X", 5, days(4))
+    account = world.account("rep1")
+    rep1, idle = [await sign_in(client, u) for u in ("rep1", "idle")]
+    await rep1.order(account, ("X", 3))  # 2 wait for the receipt: a queue entry
+    changes, _ = await pull_all(idle)
+    assert {c["entity"] for c in changes} <= {"product", "warehouse", "supplier"}
+    for section in ("stock", "receipts", "queue"):
+        page = (await idle.get("/sync/snapshot", section=section)).json()
+        assert page["rows"] == [], section
+    counts = (await idle.get("/sync/snapshot-counts")).json()["sections"]
+    assert (counts["stock"], counts["receipts"], counts["queue"]) == (0, 0, 0)
+    mine, _ = await pull_all(rep1)
+    assert {"stock", "queue_entry"} <= {c["entity"] for c in mine}

@@ -125,7 +125,7 @@ class SqlSection:
         if has_after:
             where.append(self.after_where)
         if warehouses is not None:
-            where.append(f"warehouse_id IN ({', '.join(str(int(w)) for w in warehouses)})")
+            where.append(warehouse_in(warehouses))
         row = _row_sql(dialect, self.key_sql, self.data)
         sql = (
             f"SELECT {self.key_sql} AS k, {row} AS j FROM {self.table}"
@@ -133,6 +133,14 @@ class SqlSection:
             + f" ORDER BY {self.order_by} LIMIT :limit"
         )
         return driver_sql(dialect, sql)
+
+
+def warehouse_in(warehouses: Sequence[int]) -> str:
+    """`warehouse_id IN (...)` for our own integer ids; none at all matches no row (SQL has
+    no empty IN list)."""
+    if not warehouses:
+        return "1 = 0"
+    return f"warehouse_id IN ({', '.join(str(int(w)) for w in warehouses)})"
 
 
 def driver_sql(dialect: str, sql: str) -> str:
@@ -400,12 +408,11 @@ _REP_WAREHOUSES = select(_A.warehouse_id).where(_A.rep_id == bindparam("rep")).d
 
 def warehouse_scope(session: Session, who: Principal) -> list[int] | None:
     """The warehouses whose stock, receipts and queue a device needs: those its user's accounts
-    are served from (a rep never prices an order against another warehouse). None: all of them
-    (a supervisor, or a rep without accounts, whose device falls back to any warehouse)."""
+    are served from (a rep never prices an order against another warehouse; a rep without
+    accounts needs none). None: all of them (a supervisor)."""
     if who.is_supervisor:
         return None
-    found = sorted(session.execute(_REP_WAREHOUSES, {"rep": who.user_id}).scalars())
-    return found or None
+    return sorted(session.execute(_REP_WAREHOUSES, {"rep": who.user_id}).scalars())
 
 
 def snapshot_counts(session: Session, who: Principal) -> dict[str, int]:
@@ -551,9 +558,8 @@ def _pull_statement(dialect: str, scoped: bool, warehouses: tuple[int, ...] | No
         ),
     )
     scope = " AND (rep_id IS NULL OR rep_id = :rep)" if scoped else ""
-    if warehouses is not None:  # our own integers, as in the snapshot's statements
-        listed = ", ".join(str(int(w)) for w in warehouses)
-        scope += f" AND (warehouse_id IS NULL OR warehouse_id IN ({listed}))"
+    if warehouses is not None:
+        scope += f" AND (warehouse_id IS NULL OR {warehouse_in(warehouses)})"
     return driver_sql(
         dialect,
         f"SELECT seq, {record} FROM change_log WHERE seq > :cursor AND seq <= :high{scope}"

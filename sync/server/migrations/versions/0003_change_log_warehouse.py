@@ -17,10 +17,18 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    # Rows written before this column stay unscoped (NULL: every warehouse's devices), as they
-    # were served until now; every row written from here on carries its warehouse.
     with op.batch_alter_table("change_log", schema=None) as batch_op:
         batch_op.add_column(sa.Column("warehouse_id", sa.Integer(), nullable=True))
+    # The rows already written get theirs from their record (a device whose cursor is behind
+    # them still pulls them). Tombstones carry only a key and stay NULL: nothing to leak.
+    if op.get_bind().dialect.name == "postgresql":
+        warehouse = "CAST(CAST(data AS jsonb) ->> 'warehouse_id' AS INTEGER)"
+    else:
+        warehouse = "CAST(json_extract(data, '$.warehouse_id') AS INTEGER)"
+    op.execute(
+        f"UPDATE change_log SET warehouse_id = {warehouse} "
+        "WHERE entity IN ('stock', 'receipt', 'queue_entry') AND op = 'upsert'"
+    )
 
 
 def downgrade() -> None:
