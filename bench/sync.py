@@ -113,6 +113,62 @@ def floor_insert(rows: int) -> float:
     return took
 
 
+def floor_orders(orders: int, lines: int) -> float:
+    """The push's floor: as many order and line rows inserted with plain sqlite3, one
+    transaction, no index, no check (what the device's and the server's writes cost at least)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        db = sqlite3.connect(Path(tmp) / "floor.db")
+        db.execute("PRAGMA journal_mode=WAL")  # as the device's store and the server
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.execute("CREATE TABLE o (id TEXT PRIMARY KEY, account INT, at TEXT, note TEXT)")
+        db.execute("CREATE TABLE l (o TEXT, n INT, sku TEXT, q INT, reserved INT, eta TEXT)")
+        began = time.perf_counter()
+        db.executemany(
+            "INSERT INTO o VALUES (?, ?, ?, ?)",
+            [(f"order-{i}", i % 40, "2026-12-01T10:00:00", "") for i in range(orders)],
+        )
+        db.executemany(
+            "INSERT INTO l VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                (f"order-{i}", n, f"SKU-{i * lines + n:06d}", 2, 2, None)
+                for i in range(orders)
+                for n in range(lines)
+            ],
+        )
+        db.commit()
+        took = time.perf_counter() - began
+        db.close()
+    return took
+
+
+def floor_upserts(rows: int) -> float:
+    """The incremental sync's floor: as many stock rows upserted into a 100,000-row table with
+    plain sqlite3, one transaction."""
+    with tempfile.TemporaryDirectory() as tmp:
+        db = sqlite3.connect(Path(tmp) / "floor.db")
+        db.execute("PRAGMA journal_mode=WAL")  # as the device's store
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.execute(
+            "CREATE TABLE stock (sku TEXT, wh INT, on_hand INT, PRIMARY KEY (sku, wh)) "
+            "WITHOUT ROWID"
+        )
+        db.executemany(
+            "INSERT INTO stock VALUES (?, 1, 10)", [(f"S{i:06d}",) for i in range(100_000)]
+        )
+        db.commit()
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # the table's own writing is not timed
+        began = time.perf_counter()
+        db.executemany(
+            "INSERT INTO stock VALUES (?, 1, ?) "
+            "ON CONFLICT DO UPDATE SET on_hand = excluded.on_hand",
+            [(f"S{i * 97 % 100_000:06d}", i) for i in range(rows)],
+        )
+        db.commit()
+        took = time.perf_counter() - began
+        db.close()
+    return took
+
+
 def search_figures(store: Store, device_db: Path, queries: list[str]) -> tuple[float, float, float]:
     catalog = Catalog(store)
     times = []
@@ -196,6 +252,7 @@ async def bench(workdir: Path, server_url: str, products: int) -> None:
             incremental,
             "s",
             TARGETS["incremental"],
+            f"{floor_upserts(report.pulled):.3f} s to upsert as many rows alone",
         )
 
         accounts = [a.id for a in Accounts(store).list_accounts()]
@@ -210,7 +267,13 @@ async def bench(workdir: Path, server_url: str, products: int) -> None:
         report = await engine.sync()
         push = time.perf_counter() - began
         assert report.ok and report.pushed == 500, report
-        line("push 500 orders x 10 lines, then pull", push, "s", TARGETS["push"])
+        line(
+            "push 500 orders x 10 lines, then pull",
+            push,
+            "s",
+            TARGETS["push"],
+            f"{floor_orders(500, 10):.3f} s to insert the order and line rows alone",
+        )
 
         words = ["coffee", "tea", "soap", "oat", "rice", "cola", "pasta", "juice"]
         queries = [*rng.sample(skus, 40), *(w for w in words for _ in range(5))]
