@@ -138,9 +138,8 @@ class Checkpoints:
     AUTOMATIC = 1000  # pages: SQLite's default
 
     def __init__(self, engine: Engine, every: float = 1.0) -> None:
-        self.path = engine.url.database if engine.dialect.name == "sqlite" else None
-        if self.path and (self.path == ":memory:" or "mode=memory" in self.path):
-            self.path = None  # nothing to copy back
+        on_disk = engine.dialect.name == "sqlite" and not _in_memory(str(engine.url))
+        self.path = engine.url.database if on_disk else None  # in memory: nothing to copy back
         self.every = every
         self.active = False
         self._stop = threading.Event()

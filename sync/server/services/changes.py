@@ -117,7 +117,7 @@ def _warehouse(session: Session, entity: str, key: str, data: dict[str, Any] | N
     if data is not None:
         return int(data["warehouse_id"])
     if entity == "stock":
-        return int(key.rsplit("@", 1)[1])
+        return pub.stock_key_parts(key)[1]
     if entity == "queue_entry":
         line = session.get(OrderLine, int(key))
         return line.warehouse_id if line is not None else None
@@ -137,8 +137,7 @@ def _state(session: Session, entity: str, key: str) -> tuple[dict[str, Any] | No
             row = session.get(Supplier, int(key))
             return (_dump(pub.supplier(row)) if row else None), None
         case "stock":
-            sku, warehouse_id = key.rsplit("@", 1)
-            row = session.get(Stock, (sku, int(warehouse_id)))
+            row = session.get(Stock, pub.stock_key_parts(key))
             return (_dump(pub.stock(row)) if row else None), None
         case "receipt":
             row = session.get(ScheduledReceipt, int(key))

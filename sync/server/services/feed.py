@@ -176,8 +176,8 @@ def _int_after(after: str) -> dict[str, Any]:
 
 
 def _stock_after(after: str) -> dict[str, Any]:
-    sku, warehouse_id = after.rsplit("@", 1)
-    return {"a": sku, "b": int(warehouse_id)}
+    sku, warehouse_id = pub.stock_key_parts(after)
+    return {"a": sku, "b": warehouse_id}
 
 
 PRODUCTS = SqlSection(

@@ -48,6 +48,12 @@ def stock_key(sku: str, warehouse_id: int) -> str:
     return f"{sku}@{warehouse_id}"
 
 
+def stock_key_parts(key: str) -> tuple[str, int]:
+    """stock_key's (sku, warehouse id); ValueError if `key` is not one."""
+    sku, warehouse_id = key.rsplit("@", 1)
+    return sku, int(warehouse_id)
+
+
 def receipt(row: ScheduledReceipt) -> p.ReceiptPublic:
     return p.ReceiptPublic(
         id=row.id,
