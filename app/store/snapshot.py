@@ -140,12 +140,18 @@ def _latest(changes: Iterable[ChangeLike]) -> tuple[Latest, dict[str, set[str]]]
     return latest, complete
 
 
-def _check_lines_have_orders(conn: Connection, order_ids: set[str]) -> None:
+def _known_orders(conn: Connection, order_ids: Iterable[str]) -> set[str]:
+    """Those of these order ids the device has."""
     known: set[str] = set()
-    wanted = sorted(order_ids)
-    for chunk in chunks(wanted):
+    for chunk in chunks(list(order_ids)):
         sql = f"SELECT id FROM sales_order WHERE id IN ({placeholders(len(chunk))})"
         known.update(r[0] for r in conn.exec_driver_sql(sql, tuple(chunk)))
+    return known
+
+
+def _check_lines_have_orders(conn: Connection, order_ids: set[str]) -> None:
+    wanted = sorted(order_ids)
+    known = _known_orders(conn, wanted)
     missing = [o for o in wanted if o not in known]
     if missing:
         raise StoreError(
@@ -224,10 +230,7 @@ def apply_verdicts(session: Session, verdicts: Iterable[Mapping[str, Any]]) -> N
         return
     conn = session.connection()
     ids = [order_id for order_id, _, _ in found]
-    known: set[str] = set()
-    for chunk in chunks(ids):
-        sql = f"SELECT id FROM sales_order WHERE id IN ({placeholders(len(chunk))})"
-        known.update(r[0] for r in conn.exec_driver_sql(sql, tuple(chunk)))
+    known = _known_orders(conn, ids)
     if missing := [i for i in ids if i not in known]:
         raise StoreError(f"a verdict for order {missing[0]}, which this device does not have")
     settled = [
