@@ -21,6 +21,7 @@ from sync.server.db import Database
 from sync.server.fastsql import Fast, pipeline
 from sync.server.models import Device, User
 from sync.server.security import token_digest
+from sync.server.services.runner import Runner
 from sync.server.settings import Settings
 
 
@@ -191,3 +192,13 @@ async def get_supervisor(who: CurrentUser) -> Principal:
 
 CurrentRep = Annotated[Principal, Depends(get_rep)]
 CurrentSupervisor = Annotated[Principal, Depends(get_supervisor)]
+
+
+async def get_supervisor_runner(
+    who: CurrentSupervisor, db: DbDep, clock: ClockDep, settings: SettingsDep
+) -> Runner:
+    return Runner(db, clock, settings, who)
+
+
+# A supervisor's operation: refused to anyone else (403), run by `.write(...)` or `.read(...)`.
+SupervisorRunner = Annotated[Runner, Depends(get_supervisor_runner)]

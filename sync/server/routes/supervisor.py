@@ -15,14 +15,13 @@ from sync.server.clock import Clock
 from sync.server.deps import (
     ClockDep,
     CurrentSupervisor,
-    DbDep,
     ProtocolChecked,
     SessionDep,
     SettingsDep,
+    SupervisorRunner,
 )
 from sync.server.services import reports, review
 from sync.server.services.contacts import update_contact
-from sync.server.services.runner import run_write
 
 router = APIRouter(prefix="/supervisor", tags=["supervisor"], dependencies=[ProtocolChecked])
 
@@ -72,17 +71,8 @@ def order_detail(order_id: uuid.UUID, _: CurrentSupervisor, session: SessionDep)
         409: {"model": p.ConflictDetail, "description": "stale version or a closed order"},
     },
 )
-def decide(
-    order_id: uuid.UUID,
-    body: p.DecisionRequest,
-    who: CurrentSupervisor,
-    db: DbDep,
-    clock: ClockDep,
-    settings: SettingsDep,
-) -> p.OrderDetail:
-    return run_write(
-        db, clock, settings, who.username, lambda tx: review.decide(tx, who, order_id, body)
-    )
+def decide(order_id: uuid.UUID, body: p.DecisionRequest, run: SupervisorRunner) -> p.OrderDetail:
+    return run.write(lambda tx: review.decide(tx, run.who, order_id, body))
 
 
 StartQuery = Annotated[date | None, Query(description="first day (default: 28 days ago)")]
@@ -164,15 +154,8 @@ def low_stock(
 def edit_contact(
     account_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
     body: p.ContactEdit,
-    who: CurrentSupervisor,
-    db: DbDep,
-    clock: ClockDep,
-    settings: SettingsDep,
+    run: SupervisorRunner,
 ) -> p.ContactResult:
-    return run_write(
-        db,
-        clock,
-        settings,
-        who.username,
-        lambda tx: update_contact(tx, who, account_id, body.base_version, body.changes),
+    return run.write(
+        lambda tx: update_contact(tx, run.who, account_id, body.base_version, body.changes)
     )

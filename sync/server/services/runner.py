@@ -1,15 +1,17 @@
-"""Run one operation as one write transaction: a Tx around the session, the change log written
-last (with the COMMIT, see changes.publish), a retry when the database asks for one."""
+"""Run one operation as one transaction on behalf of a caller: a Tx around the session; for a
+write, the change log written last (with the COMMIT, see changes.publish) and a retry when the
+database asks for one."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TypeVar
 
 from sqlmodel import Session
 
 from sync.server.clock import Clock
-from sync.server.context import Tx
+from sync.server.context import Principal, Tx
 from sync.server.db import Database
 from sync.server.services.changes import publish
 from sync.server.settings import Settings
@@ -17,32 +19,36 @@ from sync.server.settings import Settings
 T = TypeVar("T")
 
 
-def make_tx(session: Session, db: Database, clock: Clock, settings: Settings, actor: str) -> Tx:
-    return Tx(
-        session=session,
-        now=clock.now(),
-        today=clock.today(),
-        tz=clock.tz,
-        settings=settings,
-        actor=actor,
-        is_postgres=db.is_postgres,
-    )
+@dataclass(frozen=True)
+class Runner:
+    """What an operation needs besides its own arguments: the database, the clock, the
+    settings, and who acts (their name goes into the events it writes)."""
 
+    db: Database
+    clock: Clock
+    settings: Settings
+    who: Principal
 
-def run_write(
-    db: Database, clock: Clock, settings: Settings, actor: str, work: Callable[[Tx], T]
-) -> T:
-    def attempt(session: Session) -> T:
-        tx = make_tx(session, db, clock, settings, actor)
-        result = work(tx)
-        publish(tx)
-        return result
+    def tx(self, session: Session) -> Tx:
+        return Tx(
+            session=session,
+            now=self.clock.now(),
+            today=self.clock.today(),
+            tz=self.clock.tz,
+            settings=self.settings,
+            actor=self.who.username,
+            is_postgres=self.db.is_postgres,
+        )
 
-    return db.transact(attempt)
+    def write(self, work: Callable[[Tx], T]) -> T:
+        def attempt(session: Session) -> T:
+            tx = self.tx(session)
+            result = work(tx)
+            publish(tx)
+            return result
 
+        return self.db.transact(attempt)
 
-def run_read(
-    db: Database, clock: Clock, settings: Settings, actor: str, work: Callable[[Tx], T]
-) -> T:
-    with db.session() as session:
-        return work(make_tx(session, db, clock, settings, actor))
+    def read(self, work: Callable[[Tx], T]) -> T:
+        with self.db.session() as session:
+            return work(self.tx(session))
