@@ -31,7 +31,10 @@ from pydantic import (
 
 from app.domain.model import AllocationPolicy, EtaKind, Label, PolicyKind
 
-PROTOCOL_VERSION = 2  # 2: snapshot pages carry rows under named columns
+# 2: snapshot pages carry rows under named columns
+# 3: the snapshot carries the rep's ETA changes and conflicts (a resync or a new device keeps
+#    the history the change log delivered before)
+PROTOCOL_VERSION = 3
 PROTOCOL_HEADER = "X-Protocol-Version"
 
 MAX_BATCH = 100  # mutations per push
@@ -546,6 +549,8 @@ SnapshotSection = Literal[
     "accounts",
     "orders",
     "queue",
+    "eta_changes",
+    "conflicts",
 ]
 SNAPSHOT_SECTIONS: tuple[str, ...] = (
     "warehouses",
@@ -556,6 +561,8 @@ SNAPSHOT_SECTIONS: tuple[str, ...] = (
     "accounts",
     "orders",
     "queue",
+    "eta_changes",
+    "conflicts",
 )
 
 
@@ -569,6 +576,8 @@ SNAPSHOT_RECORDS: dict[str, tuple[str, type[Response]]] = {
     "accounts": ("account", AccountPublic),
     "orders": ("order", OrderPublic),
     "queue": ("queue_entry", QueueEntryPublic),
+    "eta_changes": ("eta_change", EtaChangePublic),
+    "conflicts": ("conflict", ConflictPublic),
 }
 assert tuple(SNAPSHOT_RECORDS) == SNAPSHOT_SECTIONS
 

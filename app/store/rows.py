@@ -155,14 +155,16 @@ def table_rows(
         return {}
     if entity not in FIELDS:
         raise StoreError(f"unknown entity {entity!r} in a snapshot page")
+    # The first column is the record's key by position: a field may be named "key" too (a
+    # conflict's entity key).
     if (
         not columns
         or columns[0] != "key"
         or not _types(list(columns)) <= {str}
-        or len(set(columns)) != len(columns)
+        or len(set(columns[1:])) != len(columns) - 1
     ):
         raise StoreError(
-            f"a snapshot page's columns must be distinct names, 'key' first: {columns!r}"
+            f"a snapshot page's columns must be 'key' first, then distinct field names: {columns!r}"
         )
     width = len(columns)
     if not _types(list(rows)) <= {list, tuple} or set(map(len, rows)) != {width}:

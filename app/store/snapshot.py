@@ -335,10 +335,13 @@ class SnapshotLoader:
         if self._index_stale:
             self._build_index()
         server_orders = {k[0] for k in self._seen["order"]}
-        # Orders placed here that the server has not seen yet stay, lines and all (outbox).
+        # Orders placed here that the server has not seen yet stay, lines and all (outbox), and
+        # so do those it refused at commit: it keeps no record of them, this is the only one.
         local_only = {
             r[0]
-            for r in conn.exec_driver_sql("SELECT id FROM sales_order WHERE status = 'pending'")
+            for r in conn.exec_driver_sql(
+                "SELECT id FROM sales_order WHERE status IN ('pending', 'rejected')"
+            )
         } - server_orders
         for entity in _RECONCILED:  # orders first: deleting one takes its lines with it
             names = ", ".join(key_columns(entity))

@@ -22,6 +22,7 @@ from app.store import (
     sync_status,
 )
 from sync.engine import Backoff, SignInError, SyncEngine
+from sync.server.models import Account
 from tests.integration.conftest import START, Server, World
 
 URL = "http://server"
@@ -241,6 +242,33 @@ async def test_resync_rebuilds_the_cache_and_keeps_the_outbox(world: World, make
     assert report.snapshot_records > 0 and report.pushed == 1
     assert "P-2" in {p.product.sku for p in Catalog(engine.store).search("P-2")}
     assert Orders(engine.store).get(placed.order_id).summary.state is OrderState.ACCEPTED
+
+
+async def test_an_order_the_server_refused_survives_a_resync(
+    server: Server, world: World, make_engine
+):
+    """The server keeps no record of an order it refused at commit: the device's copy (with the
+    reason) is the only one, and a resync must not drop it."""
+    world.user("rep1")
+    account = world.account("rep1")
+    world.product("P-1", on_hand=5)
+    engine = make_engine("a")
+    await engine.sign_in("rep1", "demo")
+    assert (await engine.sync()).ok
+    with server.db.write() as s:  # put on hold after the device last heard of the account
+        s.get(Account, account).credit_hold = True
+    cart = CartService(engine.store)
+    cart.set_account(str(account))
+    cart.add("P-1", 2)
+    placed = cart.place()
+    assert (await engine.sync()).ok
+    refused = Orders(engine.store).get(placed.order_id)
+    assert refused.summary.state is OrderState.REJECTED
+    assert "credit hold" in refused.verdict_reason
+    assert (await engine.resync()).ok
+    kept = Orders(engine.store).get(placed.order_id)
+    assert kept.summary.state is OrderState.REJECTED
+    assert kept.verdict_reason == refused.verdict_reason
 
 
 async def test_the_push_answer_settles_the_order_even_when_the_pull_fails(

@@ -65,7 +65,7 @@ async def build(server, client, world) -> dict[str, Any]:
             )
         )
     world.receipt("B", 10, days(6))
-    world.receipt("C", 4, days(9), kind="estimated")
+    c_receipt = world.receipt("C", 4, days(9), kind="estimated")
     with server.db.write() as s:
         a2 = AccountRow(
             code="Z1", name="Zweite", rep_id=world.users["rep2"], warehouse_id=wh2_id, tier=2,
@@ -87,6 +87,27 @@ async def build(server, client, world) -> dict[str, Any]:
         shipment = s.exec(select(Shipment).where(Shipment.status == "ready")).first()
     assert shipment is not None
     assert (await boss.post(f"/warehouse/shipments/{shipment.id}/ship")).status_code == 200
+    # History a resync must keep: ETA moves (rep1's C waits for the receipt that is delayed;
+    # rep2's C, undated, gets a date from a new receipt) and a contact conflict each.
+    delayed = await boss.post(
+        f"/warehouse/receipts/{c_receipt}/delay", {"expected": days(12).isoformat()}
+    )
+    assert delayed.status_code == 200, delayed.text
+    scheduled = await boss.post(
+        "/warehouse/receipts",
+        {"sku": "C", "warehouse_id": wh2_id, "quantity": 5, "expected": days(4).isoformat()},
+    )
+    assert scheduled.status_code == 201, scheduled.text
+    for device, account in ((rep1, a1), (rep2, a2_id)):
+        for phone in ("555-1111", "555-2222"):  # the second edit, on version 1 too, overlaps
+            await device.push(
+                {
+                    "name": "update_account_contact",
+                    "account_id": account,
+                    "base_version": 1,
+                    "changes": {"contact_phone": phone},
+                }
+            )
     return {"rep1": rep1, "rep2": rep2, "rep3": rep3, "boss": boss, "wh2": wh2_id}
 
 
@@ -147,6 +168,13 @@ def slow_record(session, section: str, key: str) -> dict[str, Any]:
         case "queue":
             line = session.get(OrderLine, int(key))
             record = pub.queue_entry(line, session.get(Order, line.order_id))
+        case "eta_changes" | "conflicts":  # history: what the change log delivered to pulls
+            row = session.exec(
+                select(ChangeRow)
+                .where(ChangeRow.entity == ENTITY[section], ChangeRow.key == key)
+                .order_by(ChangeRow.seq.desc())  # type: ignore[attr-defined]
+            ).first()
+            return row.data
     return json.loads(record.model_dump_json())
 
 
@@ -164,6 +192,8 @@ ENTITY = {
     "accounts": "account",
     "orders": "order",
     "queue": "queue_entry",
+    "eta_changes": "eta_change",
+    "conflicts": "conflict",
 }
 
 
@@ -211,6 +241,18 @@ async def test_stock_receipts_and_queue_are_scoped_to_the_callers_warehouses(ser
     assert seen["boss"] == everything
     # no accounts: nothing to order for, so no warehouse's data
     assert seen["rep3"] == {"stock": set(), "receipts": set(), "queue": set()}
+    # history: each rep gets their own ETA moves and conflicts, the supervisor all of them
+    history = {
+        who: {
+            section: {r["data"]["id"] for r in await fetch_section(people[who], section)}
+            for section in ("eta_changes", "conflicts")
+        }
+        for who in ("rep1", "rep2", "rep3", "boss")
+    }
+    for section in ("eta_changes", "conflicts"):
+        mine, theirs = history["rep1"][section], history["rep2"][section]
+        assert mine and theirs and not mine & theirs, section
+        assert history["boss"][section] == mine | theirs and not history["rep3"][section]
     # the catalog is everyone's
     assert len(await fetch_section(people["rep2"], "products")) == 4
 

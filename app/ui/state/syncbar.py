@@ -30,6 +30,9 @@ class SyncBarView:
     progress_text: str
 
 
+_SECTION_WORDS = {"eta_changes": "ETA changes"}
+
+
 def progress_of(progress: SyncProgress | None) -> tuple[float | None, str]:
     """A bar value and words for a progress report. A first download says which section of
     the snapshot it is in, and how far it is against the records the server said it holds
@@ -39,7 +42,8 @@ def progress_of(progress: SyncProgress | None) -> tuple[float | None, str]:
     words = _PHASE_WORDS.get(progress.phase, "Syncing")
     if progress.phase == "snapshot" and progress.section in SNAPSHOT_SECTIONS:
         index = SNAPSHOT_SECTIONS.index(progress.section)
-        where = f"First download: {progress.section} ({index + 1} of {len(SNAPSHOT_SECTIONS)})"
+        name = _SECTION_WORDS.get(progress.section, progress.section)
+        where = f"First download: {name} ({index + 1} of {len(SNAPSHOT_SECTIONS)})"
         if progress.total:
             share = min(progress.done / progress.total, 1.0)
             return share, f"{where}, {progress.done:,} of {progress.total:,} records"

@@ -29,7 +29,7 @@ from functools import cache
 from typing import Any
 
 from pydantic_core import to_json
-from sqlalchemy import bindparam, func, select, text
+from sqlalchemy import bindparam, func, or_, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
@@ -37,6 +37,8 @@ from sync import protocol as p
 from sync.server.context import Principal
 from sync.server.models import (
     Account,
+    ConflictRecord,
+    EtaChangeEvent,
     Order,
     OrderLine,
     Product,
@@ -389,6 +391,40 @@ def _queue(
     return Page([(str(r.id), pub.queue_entry_data(r, r)) for r in rows])
 
 
+_E = EtaChangeEvent.__table__.c  # type: ignore[attr-defined]
+_C = ConflictRecord.__table__.c  # type: ignore[attr-defined]
+
+
+def _eta_changes(session: Session, who: Principal, after: str | None, limit: int, _s: Any) -> Page:
+    """The ETA moves of the caller's order lines: a resync or a new device keeps the history."""
+    query = select(EtaChangeEvent, _L.line_no).join_from(
+        EtaChangeEvent.__table__,  # type: ignore[attr-defined]
+        OrderLine.__table__,  # type: ignore[attr-defined]
+        _L.id == _E.line_id,
+    )
+    if not who.is_supervisor:
+        query = query.where(_E.rep_id == who.user_id)
+    if after is not None:
+        query = query.where(_E.id > int(after))
+    rows = session.execute(query.order_by(_E.id).limit(limit)).all()
+    return Page([(str(e.id), pub.eta_change(e, n).model_dump()) for e, n in rows])
+
+
+def _conflict_scope(who: Principal) -> Any:
+    # As the pull scopes change rows: the caller's, and those of no rep in particular.
+    return or_(_C.rep_id.is_(None), _C.rep_id == who.user_id)
+
+
+def _conflicts(session: Session, who: Principal, after: str | None, limit: int, _s: Any) -> Page:
+    query = select(ConflictRecord)
+    if not who.is_supervisor:
+        query = query.where(_conflict_scope(who))
+    if after is not None:
+        query = query.where(_C.id > int(after))
+    rows = session.execute(query.order_by(_C.id).limit(limit)).scalars().all()
+    return Page([(str(c.id), pub.conflict(c).model_dump()) for c in rows])
+
+
 PyFetch = Callable[[Session, Principal, str | None, int, list[int] | None], Page]
 PY_SECTIONS: dict[str, PyFetch] = {
     "warehouses": _warehouses,
@@ -396,6 +432,8 @@ PY_SECTIONS: dict[str, PyFetch] = {
     "accounts": _accounts,
     "orders": _orders,
     "queue": _queue,
+    "eta_changes": _eta_changes,
+    "conflicts": _conflicts,
 }
 SQL_SECTIONS: dict[str, SqlSection] = {"products": PRODUCTS, "stock": STOCK, "receipts": RECEIPTS}
 SCOPED = frozenset({"stock", "receipts", "queue"})
@@ -428,6 +466,7 @@ def snapshot_counts(session: Session, who: Principal) -> dict[str, int]:
         "receipts": (ScheduledReceipt.__table__, ScheduledReceipt.__table__.c.warehouse_id, None),
         "accounts": (Account.__table__, None, _A.rep_id),
         "orders": (Order.__table__, None, _O.rep_id),
+        "eta_changes": (EtaChangeEvent.__table__, None, _E.rep_id),
     }  # type: ignore[attr-defined]
     counts = {}
     for section, (table, warehouse, rep) in tables.items():
@@ -446,6 +485,10 @@ def snapshot_counts(session: Session, who: Principal) -> dict[str, int]:
     if scope is not None:
         queue = queue.where(_L.warehouse_id.in_(scope))
     counts["queue"] = session.execute(queue).scalar_one()
+    conflicts = select(func.count()).select_from(ConflictRecord.__table__)  # type: ignore[attr-defined]
+    if mine is not None:
+        conflicts = conflicts.where(_conflict_scope(who))
+    counts["conflicts"] = session.execute(conflicts).scalar_one()
     return {section: counts[section] for section in p.SNAPSHOT_SECTIONS}
 
 
