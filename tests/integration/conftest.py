@@ -58,16 +58,20 @@ def password_hash() -> str:
     return PasswordHash((Argon2Hasher(time_cost=1, memory_cost=64, parallelism=1),)).hash(PASSWORD)
 
 
-@pytest.fixture(scope="session")
-def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A migrated, empty SQLite database, copied for each test (faster than migrating each)."""
-    path = tmp_path_factory.mktemp("template") / "server.db"
+def migrated_sqlite(path: Path) -> Path:
+    """A migrated, empty SQLite server database at `path`, all in the one file (to copy)."""
     engine = make_engine(f"sqlite:///{path}")
     upgrade(engine)
     with engine.connect() as conn:
         conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     engine.dispose()
     return path
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated, empty SQLite database, copied for each test (faster than migrating each)."""
+    return migrated_sqlite(tmp_path_factory.mktemp("template") / "server.db")
 
 
 def pg_schema_url(schema: str) -> str:

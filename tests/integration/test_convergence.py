@@ -42,8 +42,6 @@ from app.store import (
     sync_status,
 )
 from sync.engine import Backoff, SyncEngine
-from sync.server.db import make_engine as make_server_engine
-from sync.server.migrate import upgrade
 from sync.server.models import (
     Account,
     ConflictRecord,
@@ -56,7 +54,15 @@ from sync.server.models import (
     Stock,
     Warehouse,
 )
-from tests.integration.conftest import START, Server, World, days, make_server, sign_in
+from tests.integration.conftest import (
+    START,
+    Server,
+    World,
+    days,
+    make_server,
+    migrated_sqlite,
+    sign_in,
+)
 from tests.integration.faults import FaultyTransport, Odds
 
 URL = "http://server"
@@ -82,13 +88,7 @@ def template() -> Path:
     """A migrated, empty server database, copied for each example."""
     folder = Path(tempfile.mkdtemp(prefix="convergence-template-"))
     atexit.register(shutil.rmtree, folder, ignore_errors=True)
-    path = folder / "server.db"
-    engine = make_server_engine(f"sqlite:///{path}")
-    upgrade(engine)
-    with engine.connect() as conn:
-        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-    engine.dispose()
-    return path
+    return migrated_sqlite(folder / "server.db")
 
 
 async def no_sleep(_seconds: float) -> None:
