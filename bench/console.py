@@ -39,6 +39,7 @@ from app.ui.console.dashboard import DashboardState  # noqa: E402
 from app.ui.console.order import OrderState  # noqa: E402
 from app.ui.console.queue import QueueState  # noqa: E402
 from app.ui.console.session import ConsoleSession  # noqa: E402
+from bench import machine  # noqa: E402
 from sync.protocol import PROTOCOL_HEADER, PROTOCOL_VERSION  # noqa: E402
 from sync.server.db import Database, make_engine  # noqa: E402
 from sync.server.migrate import upgrade  # noqa: E402
@@ -200,6 +201,7 @@ def main() -> None:
     parser.add_argument("--database-url", help="use this database (seeded if empty)")
     parser.add_argument("--runs", type=int, default=7)
     args = parser.parse_args()
+    print(machine.describe())
     with tempfile.TemporaryDirectory() as tmp:
         path = args.db or Path(tmp) / "server.db"
         url = args.database_url or f"sqlite:///{path}"

@@ -10,8 +10,12 @@ from __future__ import annotations
 
 import random
 import statistics
+import sys
 import time
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app.domain.availability import CartLine, DemandQueue, NewOrder, check_cart
 from app.domain.model import (
@@ -24,6 +28,7 @@ from app.domain.model import (
     Terms,
 )
 from app.domain.plans import plan_order
+from bench import machine
 
 ITEMS, QUEUED, RECEIPTS, RUNS = 100, 1_000, 20, 200
 TODAY = date(2026, 11, 26)
@@ -72,6 +77,7 @@ def measure(fn, runs: int) -> tuple[float, float]:
 
 
 def main() -> None:
+    print(machine.describe())
     rng = random.Random(7)
     supplies, rows = world(rng)
     items = list(supplies)

@@ -62,6 +62,7 @@ from pydantic_core import from_json, to_json  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 from sqlmodel import select  # noqa: E402
 
+from bench import machine  # noqa: E402
 from sync.protocol import PROTOCOL_HEADER, PROTOCOL_VERSION, SNAPSHOT_SECTIONS  # noqa: E402
 from sync.server.db import Database, make_engine  # noqa: E402
 from sync.server.migrate import upgrade  # noqa: E402
@@ -781,6 +782,7 @@ def main() -> None:
     parser.add_argument("--server-root", type=Path, default=ROOT, help="serve from this checkout")
     args = parser.parse_args()
     parts = set(args.parts.split(","))
+    print(machine.describe())
     with tempfile.TemporaryDirectory() as tmp:
         scratch = Path(tmp)
         cache = args.cache or scratch

@@ -29,6 +29,7 @@ from app.store.changes import columns, upsert_rows
 from app.store.db import make_engine
 from app.store.migrations import migrate
 from app.store.search import search_products
+from bench import machine
 
 PRODUCTS, RECEIPTS, QUEUED, PAGE, QUERIES = 100_000, 20_000, 5_000, 2_000, 600
 WAREHOUSES = (1, 2)
@@ -196,6 +197,7 @@ def time_queries(run, mix) -> tuple[list[float], dict[str, list[float]]]:
 
 
 def main() -> None:
+    print(machine.describe())
     rng = random.Random(20261126)
     print(
         f"building {PRODUCTS:,} products, {PRODUCTS * len(WAREHOUSES):,} stock rows, "

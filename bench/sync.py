@@ -35,9 +35,12 @@ from pathlib import Path
 # `sync` package: drop the folder so `import sync` means the project's package.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 import httpx  # noqa: E402
 
 from app.store import Accounts, CartService, Catalog, Store, sync_status  # noqa: E402
+from bench import machine  # noqa: E402
 from sync.engine import SyncEngine  # noqa: E402
 from sync.protocol import PROTOCOL_HEADER, PROTOCOL_VERSION  # noqa: E402
 
@@ -292,6 +295,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--products", type=int, default=100_000)
     args = parser.parse_args()
+    print(machine.describe())
     asyncio.run(run(args.products))
 
 

@@ -34,6 +34,7 @@ from store_search import NOW, apply_snapshot, catalog  # noqa: E402
 from app.store import CartService, Store, save_sign_in  # noqa: E402
 from app.ui.state.catalog import CatalogState  # noqa: E402
 from app.ui.state.debounce import DEBOUNCE_SECONDS  # noqa: E402
+from bench import machine  # noqa: E402
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 QUERIES = 24
@@ -124,6 +125,8 @@ def wait_for(page, identifier: str, timeout: float = 30) -> float:
 
 def main() -> None:
     from playwright.sync_api import sync_playwright
+
+    print(machine.describe())
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)

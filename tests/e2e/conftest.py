@@ -224,32 +224,43 @@ def wait_for_words(page, identifier: str, pattern: str, timeout: float = 20) -> 
 
 
 _FIELDS = "() => [...document.querySelectorAll('input,textarea')].map(n => n.ariaLabel)"
-_FOCUSED = "() => ['INPUT', 'TEXTAREA'].includes(document.activeElement?.tagName)"
+# The focused element, if it is a text field: its label and its text.
+_FOCUSED = """() => {
+    const n = document.activeElement;
+    if (!n || !['INPUT', 'TEXTAREA'].includes(n.tagName)) return null;
+    return {label: n.ariaLabel, value: n.value};
+}"""
 
 
-def type_into(page, label: str, text: str, *, replace: bool = True) -> None:
+def type_into(page, label: str, text: str) -> None:
     """Flutter ignores locator.fill(): click the field, wait, then type key by key. A first
-    click can be spent closing a tooltip (the tab just tapped shows one): click until the
-    field has the focus."""
+    click can be spent closing a tooltip (the tab just tapped shows one): click until this
+    field has the focus, and type again until the field holds the text."""
     field = page.get_by_label(label, exact=True)
     try:
         field.wait_for(timeout=15_000)
     except Exception:
         labels = page.evaluate(_FIELDS)
         raise AssertionError(f"no field {label!r} on screen; fields: {labels}") from None
+    typed = None
     for _ in range(4):
         try:
             field.click(timeout=10_000)
         except PlaywrightTimeout:  # a busy machine: a tooltip or a repaint in the way; try again
             continue
         page.wait_for_timeout(300)
-        if page.evaluate(_FOCUSED):
-            break
-    else:
-        raise AssertionError(f"the field {label!r} does not take the focus")
-    if replace:
-        page.keyboard.press("Control+A")
-    page.keyboard.type(text)
+        typed = page.evaluate(_FOCUSED)
+        # Flutter may still be moving the focus from another field: wait until it is this one.
+        # (Its label may go on with the helper text, on a line of its own.)
+        if typed is None or (typed["label"] or label).split("\n")[0] != label:
+            continue
+        page.keyboard.press("Control+A")  # what was there goes
+        page.keyboard.type(text)
+        typed = page.evaluate(_FOCUSED)
+        if typed is not None and typed["value"] == text:
+            return
+        # On a loaded machine the first keys can land before the field is ready: type again.
+    raise AssertionError(f"could not type {text!r} into {label!r}; the focused field: {typed}")
 
 
 def go(page, name: str) -> None:
