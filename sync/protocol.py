@@ -42,6 +42,7 @@ MAX_LINES = 200  # lines per order
 MAX_QUANTITY = 100_000  # units per line
 MAX_PAGE = 5000  # changes or records per pull/snapshot page
 MAX_SHIPMENT_CAP = 50
+MAX_PRICE_CENTS = 100_000_000  # a unit price, as the catalog allows
 
 
 class Request(BaseModel):
@@ -259,6 +260,8 @@ class PromisedLine(Request):
     now: Units
     eta: date | None = None
     eta_kind: EtaKind | None = None
+    # The unit price the rep quoted (None from an app that did not send it: not compared).
+    price_cents: Annotated[int, Field(strict=True, ge=0, le=MAX_PRICE_CENTS)] | None = None
 
 
 class OrderLineIn(Request):
@@ -298,10 +301,16 @@ class PlaceOrder(MutationBase):
         return self
 
 
+# The order version the rep saw when cancelling: a supervisor's decision made after it wins
+# (the cancel is refused and logged as a conflict). None: not compared (an older app).
+BaseVersion = Annotated[int, Field(strict=True, ge=0, le=2**31 - 1)] | None
+
+
 class CancelOrder(MutationBase):
     name: Literal["cancel_order"]
     order_id: uuid.UUID
     reason: ShortText = ""
+    base_version: BaseVersion = None
 
 
 class CancelLine(MutationBase):
@@ -309,6 +318,7 @@ class CancelLine(MutationBase):
     order_id: uuid.UUID
     line_no: Annotated[int, Field(strict=True, ge=1, le=MAX_LINES)]
     reason: ShortText = ""
+    base_version: BaseVersion = None
 
 
 class ContactChanges(Request):

@@ -278,6 +278,7 @@ def _promise_args(line: CheckedLine) -> dict[str, object]:
         "now": av.now,
         "eta": av.eta.date.isoformat() if av.eta else None,
         "eta_kind": av.eta.kind.value if av.eta else None,
+        "price_cents": line.price_cents,  # quoted: the server flags another price
     }
 
 

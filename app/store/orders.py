@@ -184,12 +184,13 @@ class Orders:
         _reason(reason)
         with self.store.write() as session:
             conn = session.connection()
-            status, _version, requested = _order_row(conn, order_id)
+            status, version, requested = _order_row(conn, order_id)
             if status in _CLOSED:
                 raise StoreError(f"order {order_id} is {status}: there is nothing to cancel")
             if requested:
                 raise StoreError(f"cancelling order {order_id} is already requested")
-            args = {"order_id": order_id, "reason": reason}
+            # The version seen: a supervisor's decision made since wins (the server says so).
+            args = {"order_id": order_id, "reason": reason, "base_version": version}
             mutation_id = enqueue(conn, CANCEL_ORDER, args, now=self.store.now())
             conn.exec_driver_sql(
                 "UPDATE sales_order SET cancel_requested = 1 WHERE id = ?", (order_id,)
@@ -203,7 +204,7 @@ class Orders:
         line_id = str(line_id)
         with self.store.write() as session:
             conn = session.connection()
-            status, _version, requested = _order_row(conn, order_id)
+            status, version, requested = _order_row(conn, order_id)
             if status in _CLOSED or requested:
                 what = status if status in _CLOSED else "being cancelled"
                 raise StoreError(f"order {order_id} is {what}: its lines cannot be cancelled")
@@ -219,7 +220,12 @@ class Orders:
                 raise StoreError(f"line {line_id} is {state}: there is nothing to cancel")
             if line[3]:
                 raise StoreError(f"cancelling line {line_id} is already requested")
-            args = {"order_id": order_id, "line_no": wire_id(line_id), "reason": reason}
+            args = {
+                "order_id": order_id,
+                "line_no": wire_id(line_id),
+                "reason": reason,
+                "base_version": version,
+            }
             mutation_id = enqueue(conn, CANCEL_LINE, args, now=self.store.now())
             conn.exec_driver_sql(
                 "UPDATE order_line SET cancel_requested = 1 WHERE order_id = ? AND line_id = ?",
@@ -234,15 +240,17 @@ class Orders:
         with self.store.write() as session:
             conn = session.connection()
             _order_row(conn, order_id)
-            server_flag = conn.exec_driver_sql(
-                "SELECT server_needs_attention FROM sales_order WHERE id = ?", (order_id,)
-            ).scalar_one()
+            server_flag, version = conn.exec_driver_sql(
+                "SELECT server_needs_attention, version FROM sales_order WHERE id = ?", (order_id,)
+            ).one()
             diffs = differences_of(conn, order_id)
             conn.exec_driver_sql(
                 "UPDATE sales_order SET needs_attention = 0, acknowledged_differences = ? "
                 "WHERE id = ?",
                 (json.dumps(diffs), order_id),
             )
-            if server_flag:  # the server keeps its own flag: it clears on this mutation
+            # The server keeps its own flag: it clears on this mutation. An order it refused
+            # at commit (version 0: never committed) is not on the server: nothing to tell.
+            if server_flag and version:
                 enqueue(conn, ACKNOWLEDGE, {"order_id": order_id}, now=self.store.now())
             return tuple(diffs)

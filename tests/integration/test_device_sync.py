@@ -262,11 +262,18 @@ async def test_an_order_the_server_refused_survives_a_resync(
     cart.add("P-1", 2)
     placed = cart.place()
     assert (await engine.sync()).ok
-    refused = Orders(engine.store).get(placed.order_id)
-    assert refused.summary.state is OrderState.REJECTED
+    orders = Orders(engine.store)
+    refused = orders.get(placed.order_id)
+    # A rejection differs from every promise: the rep must see it before anything else.
+    assert refused.summary.state is OrderState.NEEDS_ATTENTION
+    assert refused.differences == (f"order rejected: {refused.verdict_reason}",)
     assert "credit hold" in refused.verdict_reason
+    assert orders.acknowledge(placed.order_id) == refused.differences
+    assert orders.get(placed.order_id).summary.state is OrderState.REJECTED
+    # The server has no such order: the acknowledgement stays on the device.
+    assert sync_status(engine.store, online=True).pending_count == 0
     assert (await engine.resync()).ok
-    kept = Orders(engine.store).get(placed.order_id)
+    kept = orders.get(placed.order_id)
     assert kept.summary.state is OrderState.REJECTED
     assert kept.verdict_reason == refused.verdict_reason
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlmodel import select
 
 from sync.server.models import EtaChangeEvent, OrderLine
-from tests.integration.conftest import days, make_server, sign_in
+from tests.integration.conftest import days, make_server, place_order, sign_in
 
 
 def by_sku(verdict: dict) -> dict[str, dict]:
@@ -83,7 +83,12 @@ async def test_a_worse_answer_than_promised_needs_attention_until_acknowledged(c
     verdict = answer["results"][0]["order"]
     assert verdict["outcome"] == "accepted_with_changes"
     assert "only 2 of 5 now" in verdict["lines"][0]["difference"]
-    assert verdict["lines"][0]["promised"] == {**promise, "eta": None, "eta_kind": None}
+    assert verdict["lines"][0]["promised"] == {
+        **promise,
+        "eta": None,
+        "eta_kind": None,
+        "price_cents": None,
+    }
     pulled = await rep.get("/sync/pull", cursor=0)
     order = next(c for c in pulled.json()["changes"] if c["entity"] == "order")["data"]
     assert order["needs_attention"] is True
@@ -91,6 +96,38 @@ async def test_a_worse_answer_than_promised_needs_attention_until_acknowledged(c
     pulled = await rep.get("/sync/pull", cursor=pulled.json()["cursor"])
     order = next(c for c in pulled.json()["changes"] if c["entity"] == "order")["data"]
     assert order["needs_attention"] is False
+
+
+async def test_a_price_other_than_the_one_quoted_is_a_difference(client, world):
+    world.user("rep1")
+    account = world.account("rep1")
+    world.product("A", 10, price=1250)
+    rep = await sign_in(client, "rep1")
+    said = {"label": "in_stock", "now": 2}
+    quoted_right = await rep.order(account, ("A", 2), lines=[
+        {"sku": "A", "quantity": 2, "promise": {**said, "price_cents": 1250}}])  # fmt: skip
+    assert (quoted_right["outcome"], quoted_right["differences"]) == ("accepted", [])
+    quoted_old = await rep.order(account, ("A", 2), lines=[
+        {"sku": "A", "quantity": 2, "promise": {**said, "price_cents": 1100}}])  # fmt: skip
+    assert quoted_old["outcome"] == "accepted_with_changes"
+    assert quoted_old["differences"] == ["line 1 A: price 12.50 (you quoted 11.00)"]
+    assert quoted_old["lines"][0]["promised"]["price_cents"] == 1100
+    not_quoted = await rep.order(
+        account, ("A", 2), lines=[{"sku": "A", "quantity": 2, "promise": said}]
+    )
+    assert not_quoted["outcome"] == "accepted"  # an app that sends no price: nothing to compare
+
+
+async def test_an_order_refused_at_commit_is_a_difference_the_rep_must_see(client, world):
+    world.user("rep1")
+    account = world.account("rep1", credit_hold=True)
+    world.product("A", 10)
+    rep = await sign_in(client, "rep1")
+    answer = await rep.push(place_order(account, ("A", 1)))
+    (result,) = answer["results"]
+    assert (result["status"], result["outcome"]) == ("applied", "rejected")
+    assert "credit hold" in result["reason"]
+    assert result["order"]["differences"] == [f"order rejected: {result['reason']}"]
 
 
 async def test_cancel_line_releases_stock_to_the_queue_at_once(server, client, world):

@@ -84,15 +84,75 @@ async def test_rejecting_releases_the_stock_and_the_rep_sees_it(client, world):
     assert rejected.status_code == 200, rejected.text
     assert rejected.json()["order"]["status"] == "rejected"
     assert world.stock("A").reserved == 0
-    pulled = (await rep1.get("/sync/pull")).json()["changes"]
-    mine = [c["data"] for c in pulled if c["entity"] == "order"]
+    pulled = (await rep1.get("/sync/pull")).json()
+    mine = [c["data"] for c in pulled["changes"] if c["entity"] == "order"]
     assert mine[-1]["status"] == "rejected" and mine[-1]["review_note"] == "duplicate order"
+    # The rep is told why, and the order needs their attention until they acknowledge it.
+    assert mine[-1]["reason"] == "rejected by the supervisor: duplicate order"
+    assert mine[-1]["differences"] == ["order rejected by the supervisor: duplicate order"]
+    assert mine[-1]["needs_attention"] is True
+    await rep1.push({"name": "acknowledge", "order_id": order["order_id"]})
+    later = (await rep1.get("/sync/pull", cursor=pulled["cursor"])).json()["changes"]
+    assert [c["data"]["needs_attention"] for c in later if c["entity"] == "order"] == [False]
     again = await boss.post(
         f"/supervisor/orders/{order['order_id']}/decision", {"action": "approve", "version": 2}
     )
     assert again.status_code == 409 and "rejected" in again.json()["detail"]
     missing = await boss.get("/supervisor/orders/00000000-0000-4000-8000-000000000000")
     assert missing.status_code == 404 and "order_id" in missing.json()["detail"]
+
+
+async def test_a_decision_wins_over_a_cancel_based_on_an_older_version(server, client, world):
+    """ARCHITECTURE, sync 5: supervisor decisions win over a rep's edit of status. A cancel the
+    rep made offline before the approval is not applied; both sides see the conflict."""
+    rep1, _rep2, boss, a1, _a2 = await two_reps(client, world)
+    order = await rep1.order(a1, ("A", 4), ("B", 1))
+    oid = order["order_id"]
+    cursor = (await rep1.get("/sync/pull")).json()["cursor"]
+    approved = await boss.post(
+        f"/supervisor/orders/{oid}/decision", {"action": "approve", "note": "ok", "version": 1}
+    )
+    assert approved.json()["order"]["version"] == 2
+    answer = await rep1.push(
+        {"name": "cancel_order", "order_id": oid, "base_version": 1},
+        {"name": "cancel_line", "order_id": oid, "line_no": 2, "base_version": 1},
+    )
+    for result in answer["results"]:
+        assert (result["status"], result["outcome"]) == ("applied", "rejected"), result
+        assert "a supervisor approved this order after the version you saw (1)" in result["reason"]
+        assert result["order"]["status"] == "approved"
+    assert world.stock("A").reserved == 4  # nothing was released
+    with server.db.session() as s:
+        line = s.exec(select(OrderLine).where(OrderLine.line_no == 2)).one()
+        assert (line.waiting, line.cancelled) == (1, 0)
+    pulled = (await rep1.get("/sync/pull", cursor=cursor)).json()["changes"]
+    conflicts = [c["data"] for c in pulled if c["entity"] == "conflict"]
+    assert [
+        (c["entity"], c["key"], c["field"], c["winner_value"], c["loser_value"]) for c in conflicts
+    ] == [
+        ("order", oid, "status", "approved", "cancelled"),
+        ("order", oid, "line 2", "approved", "cancelled"),
+    ]
+    history = (await boss.get(f"/supervisor/orders/{oid}")).json()["history"]
+    assert [h["kind"] for h in history] == ["committed", "approve", "conflict", "conflict"]
+    # Having seen the decision (version 2), the rep may still cancel: then it applies.
+    again = await rep1.push({"name": "cancel_order", "order_id": oid, "base_version": 2})
+    assert again["results"][0]["order"]["status"] == "cancelled"
+    assert world.stock("A").reserved == 0
+
+
+async def test_a_cancel_without_a_base_version_or_after_no_decision_applies(client, world):
+    rep1, _rep2, boss, a1, _a2 = await two_reps(client, world)
+    first = await rep1.order(a1, ("A", 1))
+    second = await rep1.order(a1, ("A", 1))
+    await boss.post(  # decided, but a cancel from an app that sends no version is not compared
+        f"/supervisor/orders/{first['order_id']}/decision", {"action": "hold", "version": 1}
+    )
+    answer = await rep1.push(
+        {"name": "cancel_order", "order_id": first["order_id"]},
+        {"name": "cancel_order", "order_id": second["order_id"], "base_version": 0},
+    )
+    assert [r["order"]["status"] for r in answer["results"]] == ["cancelled", "cancelled"]
 
 
 async def test_metrics_over_a_period_with_a_trend(server, client, world):

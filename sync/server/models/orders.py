@@ -50,6 +50,7 @@ class Order(OrderBase, table=True):
     review_note: str = Field(default="", max_length=500)
     reviewed_by: int | None = Field(default=None, foreign_key="app_user.id")
     reviewed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    decided_version: int | None = None  # the version the last approve/hold/reject made
     cancelled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     fulfilled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # Units the current shipment plan has no date for: [{"line_no": n, "quantity": q}, ...]
@@ -99,6 +100,7 @@ class OrderLine(ServerModel, table=True):
     promised_now: int | None = None
     promised_eta: date | None = None
     promised_eta_kind: str | None = Field(default=None, max_length=12)
+    promised_price_cents: int | None = None  # the unit price the rep quoted
     alternatives: list[str] = Field(default_factory=list, sa_type=JSON)
     backordered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     filled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

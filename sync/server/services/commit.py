@@ -114,6 +114,7 @@ class NewLine:
     promised_now: int | None
     promised_eta: date | None
     promised_eta_kind: str | None
+    promised_price_cents: int | None
     alternatives: list[str]
     backordered_at: datetime | None
     shipped: int = 0
@@ -340,6 +341,7 @@ def _new_line(
         promised_now=promise.now if promise else None,
         promised_eta=promise.eta if promise else None,
         promised_eta_kind=promise.eta_kind.value if promise and promise.eta_kind else None,
+        promised_price_cents=promise.price_cents if promise else None,
         alternatives=list(av.alternatives),
         backordered_at=tx.now if short else None,
     )

@@ -13,7 +13,7 @@ from app.domain.model import (
 )
 from sync import protocol as p
 from sync.server.context import Principal, Tx
-from sync.server.models import Account, Order, OrderEvent, OrderLine
+from sync.server.models import Account, ConflictRecord, Order, OrderEvent, OrderLine
 from sync.server.services import publish as pub
 from sync.server.services.planning import CLOSED, replan, replan_orders
 from sync.server.services.refusals import Refusal
@@ -56,7 +56,8 @@ def _event(tx: Tx, order_id: uuid.UUID, kind: str, message: str) -> None:
 
 
 def _difference(line: OrderLine) -> str | None:
-    """In words, how the server's answer is worse than what the rep promised (None if not)."""
+    """In words, how the server's answer is worse than what the rep promised, or its price
+    other than the one quoted (None if neither)."""
     if line.promised_label is None:
         return None
     said = []
@@ -75,6 +76,9 @@ def _difference(line: OrderLine) -> str | None:
         said.append(
             f"now {line.label.replace('_', ' ')} (you saw {line.promised_label.replace('_', ' ')})"
         )
+    quoted = line.promised_price_cents
+    if quoted is not None and quoted != line.price_cents:  # either way: the customer was told
+        said.append(f"price {_money(line.price_cents)} (you quoted {_money(quoted)})")
     if not said:
         return None
     return f"line {line.line_no} {line.sku}: " + "; ".join(said)
@@ -122,7 +126,12 @@ def _stored_promise(line: OrderLine) -> p.PromisedLine | None:
         now=line.promised_now or 0,
         eta=line.promised_eta,
         eta_kind=line.promised_eta_kind,
+        price_cents=line.promised_price_cents,
     )
+
+
+def _money(cents: int) -> str:
+    return f"{cents // 100}.{cents % 100:02d}"
 
 
 def verdict_of(tx: Tx, order: Order) -> p.OrderVerdict:
@@ -154,16 +163,72 @@ def _result(m: p.MutationBase, verdict: p.OrderVerdict) -> p.MutationResult:
 # ------------------------------------------------------------------------------------------
 
 
+class Overruled(Exception):
+    """A supervisor decided on the order after the version a rep's cancel was based on."""
+
+    def __init__(self, order: Order) -> None:
+        super().__init__(f"order {order.id} was decided at version {order.decided_version}")
+        self.order = order
+
+
 def cancel_order(tx: Tx, who: Principal, m: p.CancelOrder) -> p.MutationResult:
-    order = own_order(tx, who, m.order_id)
-    verdict = release_order(tx, order, None, m.reason, who=who, final_status="cancelled")
-    return _result(m, verdict)
+    return _cancel(tx, who, m, None)
 
 
 def cancel_line(tx: Tx, who: Principal, m: p.CancelLine) -> p.MutationResult:
+    return _cancel(tx, who, m, m.line_no)
+
+
+def _cancel(
+    tx: Tx, who: Principal, m: p.CancelOrder | p.CancelLine, line_no: int | None
+) -> p.MutationResult:
     order = own_order(tx, who, m.order_id)
-    verdict = release_order(tx, order, m.line_no, m.reason, who=who, final_status="cancelled")
+    try:
+        verdict = release_order(
+            tx, order, line_no, m.reason, who=who, final_status="cancelled",
+            base_version=m.base_version,
+        )  # fmt: skip
+    except Overruled as lost:
+        return _overruled(tx, who, m, lost.order, line_no)
     return _result(m, verdict)
+
+
+def _overruled(
+    tx: Tx, who: Principal, m: p.CancelOrder | p.CancelLine, order: Order, line_no: int | None
+) -> p.MutationResult:
+    """Supervisor decisions win over a rep's edit of status (ARCHITECTURE, sync 5): the cancel
+    is not applied, and the conflict is logged where the rep and the supervisor both see it.
+    Applied as an answer, not a refusal: a refusal would undo the conflict record too."""
+    decided = order.status.replace("_", " ")
+    what = "order" if line_no is None else f"line {line_no}"
+    conflict = ConflictRecord(
+        entity="order",
+        key=str(order.id),
+        field="status" if line_no is None else f"line {line_no}",
+        rep_id=order.rep_id,
+        winner_value=decided,
+        loser_value="cancelled",
+        winner_user_id=order.reviewed_by,
+        loser_user_id=who.user_id,
+        base_version=m.base_version or 0,
+        created_at=tx.now,
+    )
+    tx.session.add(conflict)
+    tx.session.flush()
+    tx.touch("conflict", conflict.id)
+    _event(tx, order.id, "conflict", f"the rep's cancel of the {what} lost: the order is {decided}")
+    reason = (
+        f"not cancelled: a supervisor {decided} this order after the version you saw "
+        f"({m.base_version}); cancel it again if the customer still wants to"
+    )
+    return p.MutationResult(
+        mutation_id=m.mutation_id,
+        name=m.name,
+        status="applied",
+        outcome="rejected",
+        reason=reason,
+        order=verdict_of(tx, order),
+    )
 
 
 def release_order(
@@ -175,6 +240,7 @@ def release_order(
     who: Principal,
     final_status: str,
     expect_version: int | None = None,
+    base_version: int | None = None,
 ) -> p.OrderVerdict:
     """Cancel one line or every line (a rep's cancel, a supervisor's reject): unshipped units are
     released and the freed stock goes at once to the queue."""
@@ -190,6 +256,8 @@ def release_order(
         raise Refusal(f"order {order.id} is already {order.status}")
     if expect_version is not None and order.version != expect_version:
         raise Refusal(f"order {order.id} changed meanwhile: reload it and decide again")
+    if base_version is not None and (order.decided_version or 0) > base_version:
+        raise Overruled(order)  # checked with the order row locked: no decision slips past
     lines = _lines(tx, order, fresh=True)  # as they are now that nobody else can move them
     targets = [
         li

@@ -288,7 +288,14 @@ class Pusher:
 def _rejected(m: Any, reason: str) -> p.MutationResult:
     order = None
     if m.name == "place_order":
-        order = p.OrderVerdict(order_id=m.order_id, outcome="rejected", reason=reason)
+        # A difference from every promise: the rep must see it (and acknowledge it) before
+        # telling the customer anything more. The order exists only on the device.
+        order = p.OrderVerdict(
+            order_id=m.order_id,
+            outcome="rejected",
+            reason=reason,
+            differences=[f"order rejected: {reason}"],
+        )
     return p.MutationResult(
         mutation_id=m.mutation_id,
         name=m.name,

@@ -215,6 +215,13 @@ def decide(tx: Tx, who: Principal, order_id: uuid.UUID, body: p.DecisionRequest)
             )
         )
     order = session.get(Order, order_id)
+    if body.action == "reject":
+        # The rep sees why, and the order needs their attention until they acknowledge it.
+        said = "rejected by the supervisor" + (f": {body.note}" if body.note else "")
+        order.reason = said[:300]  # the column's width; the difference keeps it whole
+        order.differences = [*(order.differences or []), f"order {said}"]
+        order.needs_attention = True
+    order.decided_version = order.version  # a rep's cancel based on an older one loses
     order.review_note = body.note
     order.reviewed_by = who.user_id
     order.reviewed_at = tx.now

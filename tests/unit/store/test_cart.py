@@ -191,7 +191,8 @@ def test_placing_writes_order_promise_and_outbox_together_and_empties_the_cart(s
         "order_id": placed.order_id,
         "account_id": "A1",
         "lines": [{"sku": "CF-200", "quantity": 5, "promise": {
-            "label": "partial", "now": 3, "eta": d(7).isoformat(), "eta_kind": "confirmed"}}],
+            "label": "partial", "now": 3, "eta": d(7).isoformat(), "eta_kind": "confirmed",
+            "price_cents": 1000}}],
         "policy": "ship_as_available",
         "cap": None,
         "note": "ring twice",

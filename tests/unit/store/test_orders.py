@@ -132,8 +132,9 @@ def test_cancel_and_cancel_line_are_protocol_outbox_entries(shop, placed):
         "order_id": placed,
         "line_no": 2,
         "reason": "customer changed mind",
+        "base_version": 4,  # the version the rep saw: a supervisor's later decision wins
     }
-    assert found[order_mutation].args == {"order_id": placed, "reason": ""}
+    assert found[order_mutation].args == {"order_id": placed, "reason": "", "base_version": 4}
     assert orders.get(placed).summary.cancel_requested
     assert orders.get(placed).lines[1].cancel_requested
     with pytest.raises(StoreError, match="already requested"):
