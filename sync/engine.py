@@ -39,6 +39,10 @@ from app.store import (
     set_server_settings,
     sync_state,
 )
+from app.store.errors import StoreError
+from app.store.outbox import close_gap, mark_refused
+from app.store.snapshot import awaiting_pull
+from app.store.syncstate import switching_user
 from app.store.views import OutboxEntry
 from sync import protocol as p
 
@@ -184,6 +188,25 @@ def _push_body(device_id: str, entries: list[OutboxEntry]) -> dict[str, Any]:
     return {"device_id": device_id, "mutations": mutations}
 
 
+def _refusals(results: Iterable[p.MutationResult]) -> dict[int, str]:
+    """The business refusals to keep on the device, by mutation id, with the server's reason.
+    A refused order is not among them: its verdict records the refusal on the order itself."""
+    return {
+        r.mutation_id: r.reason or "refused by the server"
+        for r in results
+        if r.status != "dead_lettered" and r.outcome == "rejected" and r.name != "place_order"
+    }
+
+
+def _too_large(size: int) -> str:
+    """Why a mutation will never be sent, in words the rep can act on (the server's own words
+    ask for fewer mutations per push: no help for one alone)."""
+    return (
+        f"too large to send: the server refused it even on its own ({size:,} bytes); "
+        "it was not sent: make it smaller (fewer lines, a shorter note) and enter it again"
+    )
+
+
 def _page(response: httpx.Response, *fields: str) -> dict[str, Any]:
     """A pull or snapshot page's envelope, checked by hand (its records are checked by the
     store). Decoded by pydantic's Rust parser (already here for pydantic): about twice as fast
@@ -296,7 +319,12 @@ class SyncEngine:
         if not self.server_url:
             raise SignInError("enter the server address")
         with self.store.read() as session:
-            device_id = sync_state(session).device_id
+            try:  # asked before the server: a refused switch must not register a device
+                switching = switching_user(session, username)
+            except StoreError as waiting:
+                raise SignInError(str(waiting)) from None
+            # The server keeps a device id to one user: another user registers anew.
+            device_id = None if switching else sync_state(session).device_id
         body = {
             "username": username,
             "password": password,
@@ -375,11 +403,12 @@ class SyncEngine:
         with self.store.read() as session:
             state = sync_state(session)
         answered = 0  # the last mutation id the server has answered in this cycle
+        size = self.batch  # halved while the server finds a batch too large (413)
         writing: asyncio.Future[None] | None = None
         try:
             while True:
                 with self.store.read() as session:
-                    entries = pending(session, limit=self.batch, after=answered)
+                    entries = pending(session, limit=size, after=answered)
                 if not entries:
                     return
                 self._progress("push", report.pushed, None, f"sending {len(entries)} change(s)")
@@ -389,11 +418,26 @@ class SyncEngine:
                 if writing is not None:
                     await writing
                     writing = None
+                if response.status_code == 413:  # nothing of it was read: send less
+                    if len(entries) > 1:
+                        size = len(entries) // 2
+                        continue
+                    # One mutation alone is too large: final, or it blocks the queue forever.
+                    with self.store.write() as session:
+                        why = _too_large(len(response.request.content))
+                        mark_refused(session, entries[0].mutation_id, why)
+                    report.dead += 1
+                    size = self.batch  # what follows may fit in full batches again
+                    continue
                 if response.status_code == 409 and "expected" in response.text:
                     gap = p.GapDetail.model_validate(response.json())
                     applied = [e.mutation_id for e in entries if e.mutation_id < gap.expected]
-                    if not applied:  # the server wants ids this device no longer has
-                        raise SyncError(f"the server refused the changes: {gap.detail}")
+                    if not applied:  # the server wants ids this device set aside unsent
+                        with self.store.write() as session:
+                            moved = close_gap(session, gap.expected)
+                        if not moved:
+                            raise SyncError(f"the server refused the changes: {gap.detail}")
+                        continue
                     with self.store.write() as session:
                         report.pushed += mark_applied(session, applied)
                     answered = applied[-1]
@@ -424,7 +468,8 @@ class SyncEngine:
         report: SyncReport,
     ) -> None:
         """A push answer in the store, in one transaction: dead letters marked, each order's
-        verdict recorded (it stops being pending at once), the applied entries dropped."""
+        verdict recorded (it stops being pending at once), refusals of other changes kept with
+        their reasons (they must not vanish without a word), the applied entries dropped."""
         # The store takes the verdicts as the JSON decoded (it checks what it keeps): cheaper
         # than dumping the models back.
         verdicts = [
@@ -432,16 +477,16 @@ class SyncEngine:
             for r in from_json(response.content)["results"]
             if r.get("order") is not None and r["mutation_id"] not in dead
         ]
+        sent = {e.mutation_id for e in entries if e.mutation_id <= answer.last_applied}
+        refused = {k: v for k, v in _refusals(answer.results).items() if k in sent}
         with self.store.write() as session:
             for mutation_id, result in dead.items():
                 mark_dead(session, mutation_id, result.error or "failed on the server")
             apply_verdicts(session, verdicts)
-            done = [
-                e.mutation_id
-                for e in entries
-                if e.mutation_id <= answer.last_applied and e.mutation_id not in dead
-            ]
-            report.pushed += mark_applied(session, done)
+            for mutation_id, reason in refused.items():
+                mark_refused(session, mutation_id, reason)
+            done = sorted(sent - dead.keys() - refused.keys())
+            report.pushed += mark_applied(session, done) + len(refused)
         report.dead += len(dead)
 
     async def _pull(self, token: str, report: SyncReport) -> None:
@@ -452,6 +497,9 @@ class SyncEngine:
         while True:
             with self.store.read() as session:
                 cursor = sync_state(session).cursor
+                # Answered before this request: if its page is the last, the cache then holds
+                # what they reserved and queued, and they stop counting as local demand.
+                answered = awaiting_pull(session)
             response = await self._request(
                 "GET",
                 "/sync/pull",
@@ -466,7 +514,10 @@ class SyncEngine:
             page = _page(response, "changes", "cursor", "has_more")
             with self.store.write() as session:
                 apply_changes(
-                    session, list(to_store_changes(page["changes"])), cursor=page["cursor"]
+                    session,
+                    list(to_store_changes(page["changes"])),
+                    cursor=page["cursor"],
+                    caught_up=() if page["has_more"] else answered,
                 )
             report.pulled += len(page["changes"])
             self._progress("pull", report.pulled, None, f"{report.pulled} update(s) received")

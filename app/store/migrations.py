@@ -229,6 +229,19 @@ def _search_index_on_words(conn: Connection) -> None:
     conn.exec_driver_sql("INSERT INTO product_fts (product_fts) VALUES ('rebuild')")
 
 
+def _orders_awaiting_pull(conn: Connection) -> None:
+    # An order the server has answered but whose effects (stock reserved, its place in the
+    # queue) no complete pull has brought yet: it still counts as the rep's own demand, or
+    # the units it took would show as free until the next pull (supply.py). A partial index:
+    # at most a push's worth of orders is flagged at a time.
+    conn.exec_driver_sql(
+        "ALTER TABLE sales_order ADD COLUMN awaiting_pull BOOLEAN NOT NULL DEFAULT 0"
+    )
+    conn.exec_driver_sql(
+        "CREATE INDEX ix_sales_order_awaiting_pull ON sales_order (id) WHERE awaiting_pull"
+    )
+
+
 Migration = Callable[[Connection], None]
 
 # Index i holds the migration to schema version i + 1. Append only.
@@ -236,6 +249,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _initial_schema,
     _outbox_retry_schedule,
     _search_index_on_words,
+    _orders_awaiting_pull,
 )
 LATEST = len(MIGRATIONS)
 

@@ -10,6 +10,10 @@ line_no, reason}; update_account_contact {account_id, base_version, changes}; ac
 Mutation ids come from a counter in sync_state, bumped in the same transaction as the entry:
 strictly increasing and without gaps per device (the server refuses a gap), even after applied
 entries are deleted. An entry is never removed unsent, for the same reason.
+
+An entry the server will never apply stays, with its reason, to be read and never resent:
+`dead` (the server failed on it and set it aside) or `refused` (the server said no, or it is
+too large to send).
 """
 
 from __future__ import annotations
@@ -37,6 +41,8 @@ MUTATIONS = frozenset({PLACE_ORDER, CANCEL_ORDER, CANCEL_LINE, UPDATE_ACCOUNT_CO
 
 PENDING = "pending"
 DEAD = "dead"
+REFUSED = "refused"
+SET_ASIDE = (DEAD, REFUSED)  # kept to be read, never resent
 
 _COLUMNS = "mutation_id, name, args, created_at, attempts, last_error, state, next_attempt_at"
 
@@ -152,18 +158,80 @@ def mark_failed(
 def mark_dead(session: Session, mutation_id: int, reason: str) -> None:
     """The server gave up on this mutation (dead letter): keep it, shown, never resent. An order
     it would have placed becomes rejected and needs the rep's attention."""
-    conn = session.connection()
+    why = f"the server could not process it: {reason}"
+    _set_aside(session.connection(), mutation_id, DEAD, reason, why)
+
+
+def mark_refused(session: Session, mutation_id: int, reason: str) -> None:
+    """The server said no to this mutation (a business refusal of a cancel, a contact edit, an
+    acknowledgement), or it can never be sent (too large): keep it with the reason, shown,
+    never resent, like a dead letter. An order it would have placed becomes rejected."""
+    _set_aside(session.connection(), mutation_id, REFUSED, reason, reason)
+
+
+def _set_aside(
+    conn: Connection, mutation_id: int, state: str, reason: str, order_reason: str
+) -> None:
     name, args = _require(conn, mutation_id)
     conn.exec_driver_sql(
         "UPDATE outbox SET state = ?, last_error = ? WHERE mutation_id = ?",
-        (DEAD, reason, mutation_id),
+        (state, reason, mutation_id),
     )
     if name == PLACE_ORDER:
         conn.exec_driver_sql(
             "UPDATE sales_order SET status = 'rejected', verdict = 'rejected', verdict_reason = ? "
             "WHERE id = ? AND status = 'pending'",
-            (f"the server could not process it: {reason}", args["order_id"]),
+            (order_reason, args["order_id"]),
         )
         refresh_attention(conn, [args["order_id"]])
     else:
         _settle_cancel(conn, name, args)
+
+
+def set_aside(session: Session) -> list[OutboxEntry]:
+    """The entries the server will never apply (dead or refused), with their reasons, newest
+    first: what the rep must read to know a change did not go through."""
+    marks = placeholders(len(SET_ASIDE))
+    rows = session.connection().exec_driver_sql(
+        f"SELECT {_COLUMNS} FROM outbox WHERE state IN ({marks}) "
+        "ORDER BY created_at DESC, abs(mutation_id) DESC",
+        SET_ASIDE,
+    )
+    return [_entry(row) for row in rows]
+
+
+def step_aside(conn: Connection, where: str = "1", params: tuple[Any, ...] = ()) -> None:
+    """Move the positive-id entries matching `where` to negative ids, below every negative id
+    already there (a second new device must not collide with the first one's), keeping their
+    order: the most negative is the newest."""
+    floor = conn.exec_driver_sql("SELECT min(0, coalesce(min(mutation_id), 0)) FROM outbox")
+    conn.exec_driver_sql(
+        f"UPDATE outbox SET mutation_id = ? - mutation_id WHERE mutation_id > 0 AND ({where})",
+        (floor.scalar_one(), *params),
+    )
+
+
+def close_gap(session: Session, expected: int) -> int:
+    """The server wants `expected` next but this device holds nothing pending with that id:
+    those ids were set aside here unsent (too large). Renumber what is still to send from
+    `expected`, in order (the server refuses a gap and has applied nothing from `expected`
+    on), so the queue moves. Returns how many entries were renumbered."""
+    conn = session.connection()
+    if expected < 1:
+        raise StoreError(f"the server's expected mutation id must be 1 or more, got {expected}")
+    step_aside(conn, "state != ? AND mutation_id >= ?", (PENDING, expected))
+    waiting = [
+        r[0]
+        for r in conn.exec_driver_sql(
+            "SELECT mutation_id FROM outbox WHERE state = ? AND mutation_id >= ? "
+            "ORDER BY mutation_id",
+            (PENDING, expected),
+        )
+    ]
+    # Ascending: each new id is at most its old one and above the ids already moved.
+    for new, old in enumerate(waiting, start=expected):
+        conn.exec_driver_sql("UPDATE outbox SET mutation_id = ? WHERE mutation_id = ?", (new, old))
+    conn.exec_driver_sql(
+        "UPDATE sync_state SET last_mutation_id = ?", (expected - 1 + len(waiting),)
+    )
+    return len(waiting)

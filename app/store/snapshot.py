@@ -2,7 +2,10 @@
 
 - `apply_changes`: one pulled page; the caller's transaction holds the whole page and the new
   cursor, so a crash leaves either both or neither: call it inside `Store.write()`.
-- `apply_verdicts`: a push answer's verdicts on orders placed here.
+- `apply_verdicts`: a push answer's verdicts on orders placed here. An order that took stock
+  is flagged `awaiting_pull` until a complete pull brings what it reserved and queued
+  (`awaiting_pull`, then `apply_changes(..., caught_up=...)` on the last page), or a snapshot:
+  until then it counts as the rep's own demand (supply.py).
 - `SnapshotLoader` / `replace_snapshot`: a fresh device or a resync rebuilds the cached layer in
   one transaction, streaming pages through bulk inserts, then rebuilds the search index once.
   The outbox, the cart and the device's own columns (promises, acknowledgements, seen flags,
@@ -15,7 +18,7 @@ content over `product`, kept in step here set-based, not by per-row triggers.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -172,12 +175,38 @@ def set_cursor(conn: Connection, cursor: int, *, allow_back: bool = False) -> No
     conn.exec_driver_sql("UPDATE sync_state SET cursor = ? WHERE id = 1", (cursor,))
 
 
+def awaiting_pull(session: Session) -> tuple[str, ...]:
+    """Orders whose verdict arrived but whose effects no complete pull has brought yet. A pull
+    reads them before asking for a page: if that page is the last, it holds their effects."""
+    found = session.connection().exec_driver_sql(
+        "SELECT id FROM sales_order WHERE awaiting_pull ORDER BY id"
+    )
+    return tuple(r[0] for r in found)
+
+
+def _caught_up(conn: Connection, order_ids: Collection[str]) -> None:
+    """The cache now shows what these orders reserved and queued: stop counting them twice."""
+    if order_ids:
+        conn.exec_driver_sql(
+            "UPDATE sales_order SET awaiting_pull = 0 WHERE id = ? AND awaiting_pull",
+            [(order_id,) for order_id in order_ids],
+        )
+
+
 def apply_changes(
-    session: Session, changes: Iterable[ChangeLike], *, cursor: int | None = None
+    session: Session,
+    changes: Iterable[ChangeLike],
+    *,
+    cursor: int | None = None,
+    caught_up: Collection[str] = (),
 ) -> Applied:
     """Apply one page of changes in the caller's transaction, then move the cursor (if given:
     a push answer's verdicts may be applied without one). Any bad change raises StoreError and,
-    as the caller's transaction rolls back, nothing of the page is kept."""
+    as the caller's transaction rolls back, nothing of the page is kept.
+
+    `caught_up`: on the last page of a pull (has_more false), the orders `awaiting_pull` named
+    before that page was asked for; the server committed them before it answered their push, so
+    the cache now holds their effects. Cleared in this transaction, with the page and cursor."""
     conn = session.connection()
     latest, complete = _latest(changes)
     applied = Applied(cursor=cursor)
@@ -209,6 +238,7 @@ def apply_changes(
             applied.deleted[entity] = applied.deleted.get(entity, 0) + len(deletes[entity])
     touched = {row[0] for row in rows["order"]} | line_orders
     refresh_attention(conn, touched - gone)
+    _caught_up(conn, caught_up)
     if cursor is not None:
         set_cursor(conn, cursor)
     return applied
@@ -233,6 +263,16 @@ def apply_verdicts(session: Session, verdicts: Iterable[Mapping[str, Any]]) -> N
     known = _known_orders(conn, ids)
     if missing := [i for i in ids if i not in known]:
         raise StoreError(f"a verdict for order {missing[0]}, which this device does not have")
+    # Before the status changes below: only an order still pending here has effects the cache
+    # lacks (a pulled one is not pending), and a rejection reserved nothing.
+    took_stock = sorted(
+        {order_id for order_id, order, _ in found if order["verdict"] != "rejected"}
+    )
+    if took_stock:
+        conn.exec_driver_sql(
+            "UPDATE sales_order SET awaiting_pull = 1 WHERE id = ? AND status = 'pending'",
+            [(order_id,) for order_id in took_stock],
+        )
     settled = [
         ("rejected" if order["verdict"] == "rejected" else "open", order_id)
         for order_id, order, _ in found
@@ -354,6 +394,8 @@ class SnapshotLoader:
                 _delete(conn, entity, stale)
                 self.applied.deleted[entity] = len(stale)
         refresh_attention(conn, server_orders)
+        # The full state includes what every answered order reserved and queued.
+        conn.exec_driver_sql("UPDATE sales_order SET awaiting_pull = 0 WHERE awaiting_pull")
         set_cursor(conn, cursor, allow_back=True)
         self.applied.cursor = cursor
         return self.applied

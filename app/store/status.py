@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from app.store.bulk import placeholders
 from app.store.columns import py_datetime
 from app.store.db import Store
-from app.store.outbox import DEAD, PENDING
+from app.store.outbox import PENDING, SET_ASIDE
 from app.store.views import SyncStatus
 
 
@@ -19,8 +20,9 @@ def sync_status(store: Store, *, online: bool) -> SyncStatus:
         count, oldest = conn.exec_driver_sql(
             "SELECT count(*), min(created_at) FROM outbox WHERE state = ?", (PENDING,)
         ).one()
-        dead = conn.exec_driver_sql(
-            "SELECT count(*) FROM outbox WHERE state = ?", (DEAD,)
+        dead = conn.exec_driver_sql(  # dead-lettered or refused: never sent again
+            f"SELECT count(*) FROM outbox WHERE state IN ({placeholders(len(SET_ASIDE))})",
+            SET_ASIDE,
         ).scalar_one()
     last_sync_at = py_datetime(last_sync) if last_sync else None
     oldest_at = py_datetime(oldest) if oldest else None

@@ -1,5 +1,7 @@
 """The inputs of app.domain's availability rules, read from the cached layer plus the rep's own
-unsynced orders: supply per product, the server's demand queue, and pending local demand.
+unsynced orders: supply per product, the server's demand queue, and the rep's own demand the
+cache does not show yet (orders still pending, and answered ones whose effects no complete pull
+has brought).
 
 The rules themselves (check_cart, date_line) stay in app.domain; this module only loads values.
 """
@@ -33,7 +35,7 @@ from app.store.reads import rows
 class AvailabilityInputs:
     supplies: dict[str, Supply]  # products the catalog has, by sku
     queues: dict[str, DemandQueue]
-    pending: tuple[QueuedLine, ...]  # the rep's orders not yet confirmed by the server
+    pending: tuple[QueuedLine, ...]  # the rep's own demand the cached stock does not show yet
     policy: AllocationPolicy
 
 
@@ -96,27 +98,51 @@ def load_inputs(
     return AvailabilityInputs(supplies, queues, pending, policy)
 
 
-_PENDING_SQL = """
-SELECT o.id, l.line_id, l.sku, l.quantity, o.placed_at, coalesce(a.tier, 3), o.policy,
+_OWN_SQL = """
+SELECT o.id, l.line_id, l.sku, o.status, o.awaiting_pull, l.quantity, l.allocated, l.waiting,
+       o.placed_at, coalesce(a.tier, 3), o.policy,
        (SELECT sum(x.quantity * x.price_cents) FROM order_line x WHERE x.order_id = o.id)
 FROM sales_order o
 JOIN order_line l ON l.order_id = o.id
 LEFT JOIN account a ON a.id = o.account_id
-WHERE o.status = 'pending' AND l.sku IN ({}) AND o.warehouse_id = ?
+WHERE (o.status = 'pending' OR o.awaiting_pull) AND l.sku IN ({}) AND o.warehouse_id = ?
 """
+
+# An answered order that took nothing: the server refused it, or it was cancelled since.
+_TOOK_NOTHING = frozenset({"rejected", "cancelled"})
+
+
+def unseen_units(
+    status: str, awaiting_pull: bool, quantity: int, allocated: int, waiting: int
+) -> int:
+    """Units of one of the rep's own lines that the cached stock and queue do not show yet.
+
+    Pending: the whole line (the server has not seen it). Answered but not yet pulled: what the
+    verdict took, reserved now or queued (allocated + waiting); the cache learns of it with the
+    next complete pull. Otherwise the cache already holds it: nothing, or it would count twice.
+    """
+    if status == "pending":
+        return quantity
+    if awaiting_pull and status not in _TOOK_NOTHING:
+        return allocated + waiting
+    return 0
 
 
 def _pending(conn: Connection, skus: list[str], warehouse_id: str) -> tuple[QueuedLine, ...]:
-    """The rep's own placed-but-unconfirmed lines: demand the server does not show yet."""
+    """The rep's own demand that the server's figures in the cache do not include yet."""
     out = []
-    found = _in(conn, _PENDING_SQL, skus, warehouse_id)
-    for order_id, line_id, sku, qty, placed, tier, policy, value in found:
+    found = _in(conn, _OWN_SQL, skus, warehouse_id)
+    for (order_id, line_id, sku, status, awaiting, qty, allocated, waiting, placed, tier, policy,
+         value) in found:  # fmt: skip
+        units = unseen_units(status, bool(awaiting), qty, allocated, waiting)
+        if not units:
+            continue
         out.append(
             QueuedLine(
                 line_id=f"{order_id}:{line_id}",
                 order_id=order_id,
                 item=sku,
-                waiting=qty,
+                waiting=units,
                 committed_at=py_datetime(placed),
                 tier=tier,
                 order_value=value or 0,

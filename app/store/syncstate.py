@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import Connection
 from sqlmodel import Session
 
 from app.domain.model import AllocationPolicy
 from app.store.columns import db_datetime, py_datetime
 from app.store.errors import StoreError
+from app.store.outbox import step_aside
 from app.store.views import SyncState
 
 _COLUMNS = (
@@ -48,25 +50,18 @@ def save_sign_in(
 ) -> None:
     """Keep the sign-in so later starts work offline. Another user on this device starts from
     an empty cursor (a full snapshot of their data), and only once the outbox is empty: the
-    previous user's unsent work must not be sent under someone else's name.
+    previous user's unsent work must not be sent under someone else's name. Everything else of
+    theirs leaves the device (see `_forget_previous_user`).
 
     `device_id` and `last_mutation_id` are the server's answer (the device id it knows this
     device by, the last mutation it applied from it): see `adopt_device`."""
     if not server_url or not user_name or not token:
         raise StoreError("signing in needs the server address, the user name and a token")
     conn = session.connection()
-    previous = conn.exec_driver_sql("SELECT user_name FROM sync_state").scalar_one()
-    if previous and previous != user_name:
-        waiting = conn.exec_driver_sql(
-            "SELECT count(*) FROM outbox WHERE state = 'pending'"
-        ).scalar_one()
-        if waiting:
-            raise StoreError(
-                f"{waiting} change(s) made by {previous} are not sent yet; sign in as {previous} "
-                "and sync before another user signs in on this device"
-            )
+    if switching_user(session, user_name):
         # A full snapshot for the new user: no last sync, cursor 0 (the engine takes one then).
         conn.exec_driver_sql("UPDATE sync_state SET cursor = 0, last_sync_at = NULL")
+        _forget_previous_user(conn)
     conn.exec_driver_sql(
         "UPDATE sync_state SET server_url = ?, user_name = ?, token = ?, role = ?, "
         "protocol_version = coalesce(?, protocol_version)",
@@ -74,6 +69,46 @@ def save_sign_in(
     )
     if device_id is not None:
         adopt_device(session, device_id=device_id, last_applied=last_mutation_id or 0)
+
+
+def switching_user(session: Session, user_name: str) -> bool:
+    """Whether `user_name` is another user than the one last signed in here (a fresh device has
+    none). Such a user registers this device anew: the server keeps each device id to one
+    user. Refused while the previous user's changes wait: they must be sent under their name."""
+    conn = session.connection()
+    previous = conn.exec_driver_sql("SELECT user_name FROM sync_state").scalar_one()
+    if not previous or previous == user_name:
+        return False
+    waiting = conn.exec_driver_sql(
+        "SELECT count(*) FROM outbox WHERE state = 'pending'"
+    ).scalar_one()
+    if waiting:
+        raise StoreError(
+            f"{waiting} change(s) made by {previous} are not sent yet; sign in as {previous} "
+            "and sync before another user signs in on this device"
+        )
+    return True
+
+
+# What belongs to the user signed in: their accounts, the stock and supply of their warehouses,
+# their orders and what the server said of them, their cart and outbox. (The catalog and the
+# warehouses are everyone's; the snapshot refreshes them.)
+_USERS_OWN = (
+    "account", "stock", "receipt", "demand", "order_line", "sales_order", "eta_event",
+    "conflict", "outbox", "cart_line",
+)  # fmt: skip
+
+
+def _forget_previous_user(conn: Connection) -> None:
+    """Another user signs in: nothing of the previous one may show, not even before the new
+    user's first snapshot arrives, nor what only this device held (an order the server refused
+    at commit, their cart, changes the server refused). Their unsent changes would have
+    stopped the switch (`switching_user`): nothing they meant to send is lost."""
+    for table in _USERS_OWN:
+        conn.exec_driver_sql(f"DELETE FROM {table}")
+    conn.exec_driver_sql(
+        "UPDATE cart SET account_id = NULL, policy = NULL, cap = NULL, note = '', updated_at = NULL"
+    )
 
 
 def adopt_device(session: Session, *, device_id: str, last_applied: int) -> None:
@@ -99,15 +134,13 @@ def adopt_device(session: Session, *, device_id: str, last_applied: int) -> None
             "UPDATE sync_state SET last_mutation_id = ?", (max(counter, last_applied),)
         )
         return
-    conn.exec_driver_sql(
-        "UPDATE outbox SET mutation_id = -abs(mutation_id) WHERE mutation_id > 0"
-    )  # out of the way first: the new ids may overlap the old ones
+    step_aside(conn)  # out of the way first: the new ids may overlap the old ones
     waiting = [
         r[0]
         for r in conn.exec_driver_sql(
             "SELECT mutation_id FROM outbox WHERE state = 'pending' ORDER BY mutation_id DESC"
         )
-    ]  # -1 is the oldest: descending order is oldest first
+    ]  # set aside, the oldest is the closest to 0: descending order is oldest first
     if waiting:
         conn.exec_driver_sql(
             "UPDATE outbox SET mutation_id = ? WHERE mutation_id = ?",

@@ -131,6 +131,8 @@ class SalesOrder(DeviceTable, table=True):
     # The differences from the promise the rep has acknowledged (JSON list of their texts).
     acknowledged_differences: list[str] = Field(default_factory=list, sa_type=JSON)
     cancel_requested: bool = False
+    # The verdict arrived, the effects (stock reserved, queue place) are not pulled yet (schema 4).
+    awaiting_pull: bool = False
 
 
 class OrderLine(DeviceTable, table=True):

@@ -231,6 +231,10 @@ _FOCUSED = """() => {
     return {label: n.ariaLabel, value: n.value};
 }"""
 
+# The text of the field with this label (its label may go on with the helper text).
+_VALUE_OF = """(label) => [...document.querySelectorAll('input,textarea')]
+    .find(n => (n.ariaLabel || '').split('\\n')[0] === label)?.value ?? null"""
+
 
 def type_into(page, label: str, text: str) -> None:
     """Flutter ignores locator.fill(): click the field, wait, then type key by key. A first
@@ -256,11 +260,14 @@ def type_into(page, label: str, text: str) -> None:
             continue
         page.keyboard.press("Control+A")  # what was there goes
         page.keyboard.type(text)
-        typed = page.evaluate(_FOCUSED)
-        if typed is not None and typed["value"] == text:
+        # Read back from the field itself: a list redrawn as the keys arrive may take the focus.
+        if page.evaluate(_VALUE_OF, label) == text:
             return
         # On a loaded machine the first keys can land before the field is ready: type again.
-    raise AssertionError(f"could not type {text!r} into {label!r}; the focused field: {typed}")
+    holds = page.evaluate(_VALUE_OF, label)
+    raise AssertionError(
+        f"could not type {text!r} into {label!r}: it holds {holds!r}; focused: {typed}"
+    )
 
 
 def go(page, name: str) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
@@ -24,10 +24,13 @@ from pwdlib.hashers.argon2 import Argon2Hasher
 from sqlalchemy import create_engine, text
 from sqlmodel import select
 
+from app.store import Store
+from sync.engine import Backoff, SyncEngine
 from sync.protocol import PROTOCOL_HEADER, PROTOCOL_VERSION
 from sync.server.app import create_app
 from sync.server.clock import FixedClock
-from sync.server.db import Database, make_engine
+from sync.server.db import Database
+from sync.server.db import make_engine as make_db_engine
 from sync.server.migrate import upgrade
 from sync.server.models import (
     Account,
@@ -60,7 +63,7 @@ def password_hash() -> str:
 
 def migrated_sqlite(path: Path) -> Path:
     """A migrated, empty SQLite server database at `path`, all in the one file (to copy)."""
-    engine = make_engine(f"sqlite:///{path}")
+    engine = make_db_engine(f"sqlite:///{path}")
     upgrade(engine)
     with engine.connect() as conn:
         conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -332,3 +335,36 @@ async def sign_in(client: httpx.AsyncClient, username: str, **extra: Any) -> Dev
 
 def days(n: int) -> date:
     return START.date() + timedelta(days=n)
+
+
+# -- devices: a real SQLite store and the sync engine, against the server in process ----------
+
+URL = "http://server"
+
+
+def device_store(tmp_path: Path, name: str) -> Store:
+    return Store.open(tmp_path / f"{name}.db", clock=lambda: START + timedelta(hours=1))
+
+
+async def no_sleep(_seconds: float) -> None:
+    return None
+
+
+@pytest.fixture
+async def asgi_client(server: Server) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=server.app)) as c:
+        yield c
+
+
+@pytest.fixture
+def make_engine(tmp_path: Path, asgi_client: httpx.AsyncClient) -> Callable[[str], SyncEngine]:
+    def make(name: str, client: httpx.AsyncClient | None = None) -> SyncEngine:
+        return SyncEngine(
+            device_store(tmp_path, name),
+            client or asgi_client,
+            server_url=URL,
+            sleep=no_sleep,
+            backoff=Backoff(attempts=3),
+        )
+
+    return make

@@ -41,6 +41,7 @@ from app.store import (
     entries,
     sync_status,
 )
+from app.store.snapshot import awaiting_pull
 from sync.engine import Backoff, SyncEngine
 from sync.server.models import (
     Account,
@@ -546,7 +547,10 @@ class Convergence(RuleBasedStateMachine):
             status = sync_status(store, online=False)
             pending = self._pending_ids(name)
             assert status.pending_count == len(pending), (name, status.pending_count, pending)
-            assert status.dead_count == 0, name
+            # Refused cancels and contact edits are kept and counted (shown to the rep); none
+            # here is meant to be dead-lettered.
+            with store.read() as s:
+                assert entries(s, state="dead") == [], name
             assert pending <= self.enqueued[name], "nothing pending the device did not enqueue"
             server_last = self._server_last(name)
             unsent = {m for m in self.enqueued[name] if m > server_last}
@@ -763,6 +767,8 @@ class Convergence(RuleBasedStateMachine):
                 )
         assert not self._pending_ids(name)
         assert sync_status(self.stores[name], online=True).pending_count == 0
+        with self.stores[name].read() as s:  # the cache holds every answered order's effects
+            assert awaiting_pull(s) == (), f"{name}: answered orders would count twice"
 
 
 Convergence.TestCase.settings = settings(

@@ -3,8 +3,6 @@ SQLite store per device: offline orders, verdicts that differ from the promise, 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -17,43 +15,12 @@ from app.store import (
     Notices,
     Orders,
     OrderState,
-    Store,
     sync_state,
     sync_status,
 )
 from sync.engine import Backoff, SignInError, SyncEngine
 from sync.server.models import Account
-from tests.integration.conftest import START, Server, World
-
-URL = "http://server"
-
-
-def device_store(tmp_path: Path, name: str) -> Store:
-    return Store.open(tmp_path / f"{name}.db", clock=lambda: START + timedelta(hours=1))
-
-
-async def no_sleep(_seconds: float) -> None:
-    return None
-
-
-@pytest.fixture
-async def asgi_client(server: Server) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=server.app)) as c:
-        yield c
-
-
-@pytest.fixture
-def make_engine(tmp_path: Path, asgi_client: httpx.AsyncClient) -> Callable[[str], SyncEngine]:
-    def make(name: str, client: httpx.AsyncClient | None = None) -> SyncEngine:
-        return SyncEngine(
-            device_store(tmp_path, name),
-            client or asgi_client,
-            server_url=URL,
-            sleep=no_sleep,
-            backoff=Backoff(attempts=3),
-        )
-
-    return make
+from tests.integration.conftest import URL, Server, World, device_store, no_sleep
 
 
 async def test_sign_in_keeps_the_token_and_refuses_a_wrong_password(world: World, make_engine):

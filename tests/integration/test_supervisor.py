@@ -119,7 +119,10 @@ async def test_a_decision_wins_over_a_cancel_based_on_an_older_version(server, c
     )
     for result in answer["results"]:
         assert (result["status"], result["outcome"]) == ("applied", "rejected"), result
-        assert "a supervisor approved this order after the version you saw (1)" in result["reason"]
+        assert (
+            "a supervisor approved this order after your device last heard of it"
+            in result["reason"]
+        )
         assert result["order"]["status"] == "approved"
     assert world.stock("A").reserved == 4  # nothing was released
     with server.db.session() as s:

@@ -20,8 +20,7 @@ from app.store import Store, sync_status
 from sync.engine import SyncEngine
 from sync.server.models import ChangeRow, Device, Order
 from tests.integration import crash_child
-from tests.integration.conftest import Server, World
-from tests.integration.test_device_sync import URL, no_sleep
+from tests.integration.conftest import URL, Server, World, no_sleep
 
 RUNS = int(os.environ.get("CRASH_RUNS", "50"))
 FORK = multiprocessing.get_context("fork")
@@ -44,6 +43,15 @@ def device_facts(path: Path) -> tuple[set[str], set[str], list[int], int]:
     finally:
         db.close()
     return orders, waiting, ids, cursor
+
+
+def awaiting_pull(path: Path) -> dict[str, str]:
+    """Answered orders whose effects the device has not pulled yet, with their status."""
+    db = sqlite3.connect(path)
+    try:
+        return dict(db.execute("SELECT id, status FROM sales_order WHERE awaiting_pull"))
+    finally:
+        db.close()
 
 
 def server_facts(server: Server) -> tuple[set[str], int, int]:
@@ -117,6 +125,10 @@ def test_a_device_killed_mid_sync_loses_and_doubles_nothing(
         assert orders <= on_server | waiting, f"run {run}: an order vanished"
         assert outbox_ids == sorted(set(outbox_ids)), "outbox ids unique and ordered"
         assert cursor <= seq, f"run {run}: the cursor ran ahead of the server"
+        # Flagged with the verdict that settled it, in the same transaction: never a pending
+        # order, never one the server does not have.
+        answered = awaiting_pull(path)
+        assert answered.keys() <= on_server and "pending" not in answered.values(), run
 
     assert held == RUNS - RUNS // 3, "kills landed while work was in flight"
     # Back in signal: one clean sync settles everything, exactly once.
@@ -130,3 +142,10 @@ def test_a_device_killed_mid_sync_loses_and_doubles_nothing(
             db.execute("SELECT count(*) FROM sales_order WHERE status = 'pending'").fetchone()[0]
             == 0
         )
+        found = db.execute("SELECT sku, warehouse_id, on_hand, reserved FROM stock")
+        device_stock = {(sku, int(wh)): (on_hand, reserved) for sku, wh, on_hand, reserved in found}
+    # The complete pull brought every order's effects: none counts twice any more.
+    assert awaiting_pull(path) == {}
+    assert device_stock == {
+        (s.sku, s.warehouse_id): (s.on_hand, s.reserved) for s in world.all_stock()
+    }

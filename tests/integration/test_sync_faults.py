@@ -12,9 +12,8 @@ from sqlmodel import func, select
 from app.store import CartService, sync_status
 from sync.engine import Backoff, SignInError, SyncEngine
 from sync.server.models import Device, Order
-from tests.integration.conftest import Server, World
+from tests.integration.conftest import URL, Server, World, device_store, no_sleep
 from tests.integration.faults import FaultyTransport, Odds
-from tests.integration.test_device_sync import URL, device_store, no_sleep
 
 ORDERS = 1_000
 

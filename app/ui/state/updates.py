@@ -1,10 +1,22 @@
-"""The updates screen: ETA moves of the rep's order lines and conflicts on account data."""
+"""The updates screen: changes the server refused, ETA moves of the rep's order lines, and
+conflicts on account data."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from app.store import Accounts, Notices, Store
+from app.store import Accounts, Notices, Orders, Store, StoreError
+from app.store.outbox import (
+    ACKNOWLEDGE,
+    CANCEL_LINE,
+    CANCEL_ORDER,
+    DEAD,
+    PLACE_ORDER,
+    UPDATE_ACCOUNT_CONTACT,
+    set_aside,
+)
+from app.store.views import OutboxEntry
+from app.ui.state.orders import short
 from app.ui.state.text import ago, eta
 
 FIELD_NAMES = {
@@ -33,6 +45,38 @@ class ConflictRow:
     kept: str
     lost: str
     when: str
+    why_kept: str = "later edit"  # or "supervisor's decision": what won, in words
+
+
+@dataclass(frozen=True, slots=True)
+class RefusedRow:
+    id: int  # the outbox entry's mutation id
+    text: str  # "Cancel of order 1a2b3c4d for Cafe Roma"
+    reason: str  # the server's words
+    when: str  # when the rep made the change: "made 2 h ago"
+    dead: bool  # the server failed on it (rather than said no)
+    order_id: str | None  # the order it concerns, to open
+
+
+def change_text(entry: OutboxEntry, account: str) -> str:
+    """What a change was, in a short line: "Cancel of line 2 of order 1a2b3c4d for Cafe Roma"."""
+    args = entry.args
+    order = f"order {short(str(args.get('order_id', '')))}"
+    if entry.name == PLACE_ORDER:
+        return f"Order {short(str(args['order_id']))} for {account}"
+    if entry.name == CANCEL_ORDER:
+        return f"Cancel of {order} for {account}"
+    if entry.name == CANCEL_LINE:
+        return f"Cancel of line {args['line_no']} of {order} for {account}"
+    if entry.name == UPDATE_ACCOUNT_CONTACT:
+        changes = args.get("changes")
+        fields = (
+            ", ".join(FIELD_NAMES.get(f, f) for f in changes) if isinstance(changes, dict) else ""
+        )
+        return f"Contact edit ({fields}) for {account}" if fields else f"Contact edit for {account}"
+    if entry.name == ACKNOWLEDGE:
+        return f"Acknowledgement of {order} for {account}"
+    return f"{entry.name} for {account}"
 
 
 class UpdatesState:
@@ -40,6 +84,7 @@ class UpdatesState:
         self.store = store
         self.notices = Notices(store)
         self.accounts = Accounts(store)
+        self.orders = Orders(store)
 
     def unseen(self) -> int:
         return self.notices.unseen_eta_changes() + len(self.notices.conflicts())
@@ -66,6 +111,37 @@ class UpdatesState:
             )
         return rows
 
+    def refused_rows(self) -> list[RefusedRow]:
+        """The changes the server will never apply, newest first, with its reasons: kept
+        here so that a refused cancel or contact edit does not vanish without a word."""
+        with self.store.read() as session:
+            found = set_aside(session)
+        if not found:
+            return []
+        now = self.store.now()
+        names = {a.id: a.name for a in self.accounts.list_accounts()}
+        return [
+            RefusedRow(
+                id=e.mutation_id,
+                text=change_text(e, self._account_of(e, names)),
+                reason=e.last_error or "refused by the server",
+                when=f"made {ago(now - e.created_at)}",
+                dead=e.state == DEAD,
+                order_id=str(e.args["order_id"]) if "order_id" in e.args else None,
+            )
+            for e in found
+        ]
+
+    def _account_of(self, entry: OutboxEntry, names: dict[str, str]) -> str:
+        """The account's name; its number when the device no longer has it (out of scope)."""
+        account_id = entry.args.get("account_id")
+        if account_id is None and "order_id" in entry.args:
+            try:
+                account_id = self.orders.get(str(entry.args["order_id"])).summary.account_id
+            except StoreError:  # an order the device no longer has
+                return "an account no longer on this device"
+        return names.get(str(account_id), f"account {account_id}")
+
     def mark_all_seen(self) -> int:
         return self.notices.mark_eta_changes_seen()
 
@@ -75,16 +151,26 @@ class UpdatesState:
         return [
             ConflictRow(
                 id=c.id,
-                title=(
-                    f"{FIELD_NAMES.get(c.field, c.field).capitalize()} of "
-                    f"{names.get(c.entity_key, c.entity_key)}"
-                ),
+                title=self._conflict_title(c.entity, c.entity_key, c.field, names),
+                why_kept="supervisor's decision" if c.entity == "order" else "later edit",
                 kept=c.winner_value or "(empty)",
                 lost=c.loser_value or "(empty)",
                 when=ago(now - c.at),
             )
             for c in self.notices.conflicts()
         ]
+
+    def _conflict_title(self, entity: str, key: str, field: str, names: dict[str, str]) -> str:
+        """ "Phone of Cafe Roma"; for a cancel a supervisor's decision overruled (the field is
+        "status", or "line 2"): "Cancel of order 1a2b3c4d for Cafe Roma"."""
+        if entity != "order":
+            return f"{FIELD_NAMES.get(field, field).capitalize()} of {names.get(key, key)}"
+        try:
+            account = names.get(self.orders.get(key).summary.account_id, "an account")
+        except StoreError:  # an order the device no longer has
+            account = "an account no longer on this device"
+        what = f"{field} of " if field.startswith("line ") else ""
+        return f"Cancel of {what}order {short(key)} for {account}"
 
     def resolve(self, conflict_id: str) -> None:
         self.notices.resolve_conflict(conflict_id)

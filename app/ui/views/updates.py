@@ -1,10 +1,11 @@
-"""Updates: ETA moves on the rep's orders, and conflicts on account data with both values."""
+"""Updates: changes the server refused (with its reasons), ETA moves on the rep's orders, and
+conflicts on account data with both values."""
 
 from __future__ import annotations
 
 import flet as ft
 
-from app.ui.state.updates import UpdatesState
+from app.ui.state.updates import RefusedRow, UpdatesState
 from app.ui.views.common import card, empty, heading, icon_button, muted, refresh
 from app.ui.views.nav import Nav
 
@@ -23,7 +24,12 @@ class UpdatesScreen:
         )  # fmt: skip
 
     def refresh(self) -> None:
-        out: list[ft.Control] = [heading("ETA changes", size=16)]
+        out: list[ft.Control] = []
+        refused = self.state.refused_rows()
+        if refused:  # first: a change that did not go through is what the rep must read
+            out.append(heading("Not done: refused by the server", size=16))
+            out.extend(self._refused(r) for r in refused)
+        out.append(heading("ETA changes", size=16))
         etas = self.state.eta_rows()
         if not etas:
             out.append(empty("No ETA has moved on your orders."))
@@ -60,7 +66,7 @@ class UpdatesScreen:
                 )
             )
         self.seen.visible = any(not e.seen for e in etas)
-        out.append(heading("Conflicts on account data", size=16))
+        out.append(heading("Conflicts", size=16))
         conflicts = self.state.conflict_rows()
         if not conflicts:
             out.append(empty("No conflicting edits."))
@@ -73,7 +79,8 @@ class UpdatesScreen:
                             ft.Row(
                                 [
                                     ft.Column(
-                                        [muted("Kept (later edit)"), ft.Text(c.kept)], expand=True
+                                        [muted(f"Kept ({c.why_kept})"), ft.Text(c.kept)],
+                                        expand=True,
                                     ),
                                     ft.Column([muted("Lost"), ft.Text(c.lost)], expand=True),
                                 ]
@@ -95,6 +102,25 @@ class UpdatesScreen:
                 )
             )
         self.list.controls = out
+
+    def _refused(self, r: RefusedRow) -> ft.Control:
+        opens = r.order_id is not None
+        go = (lambda _e, oid=r.order_id: self.nav.go("order", oid)) if opens else None
+        row: list[ft.Control] = [
+            ft.Icon(ft.Icons.REPORT if r.dead else ft.Icons.BLOCK, color=ft.Colors.RED),
+            ft.Column(
+                [
+                    ft.Text(r.text, size=14, weight=ft.FontWeight.BOLD),
+                    ft.Text(r.reason, size=13),
+                    muted(r.when),
+                ],
+                spacing=2,
+                expand=True,
+            ),
+        ]
+        if go is not None:
+            row.append(icon_button(ft.Icons.CHEVRON_RIGHT, f"Open the order of {r.text}", go))
+        return card(ft.Row(row), on_click=go)
 
     def _seen(self, _e: ft.ControlEvent) -> None:
         self.state.mark_all_seen()

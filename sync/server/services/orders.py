@@ -218,8 +218,8 @@ def _overruled(
     tx.touch("conflict", conflict.id)
     _event(tx, order.id, "conflict", f"the rep's cancel of the {what} lost: the order is {decided}")
     reason = (
-        f"not cancelled: a supervisor {decided} this order after the version you saw "
-        f"({m.base_version}); cancel it again if the customer still wants to"
+        f"not cancelled: a supervisor {decided} this order after your device last heard of "
+        "it; cancel it again if the customer still wants to"
     )
     return p.MutationResult(
         mutation_id=m.mutation_id,

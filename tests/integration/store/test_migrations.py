@@ -37,6 +37,10 @@ def test_upgrade_from_schema_1_keeps_outbox_cursor_and_cart(tmp_path):
             "INSERT INTO cart_line (sku, quantity, position) VALUES ('CF-1', 3, 1)"
         )
         conn.exec_driver_sql("UPDATE sync_state SET cursor = 1234, last_mutation_id = 2")
+        conn.exec_driver_sql(
+            "INSERT INTO sales_order (id, account_id, status, placed_at) VALUES (?, ?, ?, ?)",
+            ("O1", "A1", "open", created),
+        )
         for mutation_id in (1, 2):
             conn.exec_driver_sql(
                 "INSERT INTO outbox (mutation_id, name, args, created_at) VALUES (?, ?, ?, ?)",
@@ -51,11 +55,15 @@ def test_upgrade_from_schema_1_keeps_outbox_cursor_and_cart(tmp_path):
 
     store = Store.open(path, clock=Clock())  # the new app version opens the same file
     try:
-        assert schema_version(store.engine) == SCHEMA_VERSION == 3
+        assert schema_version(store.engine) == SCHEMA_VERSION == 4
         with store.read() as session:
             entries = pending(session)
             state = sync_state(session)
             indexes = {r[1] for r in session.execute(text("PRAGMA index_list(outbox)"))}
+            # Schema 4: an order synced before the upgrade awaits no pull (its effects are in).
+            old_order = session.execute(
+                text("SELECT status, awaiting_pull FROM sales_order WHERE id = 'O1'")
+            ).one()
         assert [(e.mutation_id, e.args["changes"]) for e in entries] == [
             (1, {"contact_name": "v1"}),
             (2, {"contact_name": "v2"}),
@@ -63,6 +71,7 @@ def test_upgrade_from_schema_1_keeps_outbox_cursor_and_cart(tmp_path):
         assert entries[0].next_attempt_at is None
         assert (state.cursor, state.device_id, state.last_mutation_id) == (1234, device_id, 2)
         assert "ix_outbox_state" in indexes
+        assert tuple(old_order) == ("open", 0)
         view = CartService(store).view()
         assert (view.account.id, view.note, [(x.sku, x.quantity) for x in view.lines]) == (
             "A1",

@@ -10,7 +10,7 @@ from app.ui.state.syncbar import progress_of, sync_bar
 from app.ui.state.updates import UpdatesState
 from app.ui.sync_service import SignInFailed, SyncService
 from sync.engine import SyncProgress
-from tests.unit.ui.conftest import NOW, change, load, verdict
+from tests.unit.ui.conftest import NOW, change, line_data, load, verdict
 
 
 def test_eta_moves_read_product_account_and_dates(shop, placed, clock):
@@ -109,3 +109,46 @@ def test_signing_in_to_a_server_that_is_not_there_says_so(store):
         assert not outcome.ok and "sign in" in (outcome.error or "")
     finally:
         sync.close()
+
+
+def test_refused_and_dead_lettered_changes_are_listed_with_the_servers_words(shop, clock):
+    from app.store import Accounts, Orders, mark_applied, mark_dead
+    from app.store.outbox import mark_refused
+
+    cart = CartService(shop)
+    cart.set_account("A1")
+    cart.add("CF-100", 1)
+    lost = cart.place()
+    cart.add("CF-100", 2)
+    placed = cart.place()
+    kept = placed.order_id
+    with shop.write() as session:
+        mark_applied(session, [placed.mutation_id])
+    verdict(shop, kept, lines=[line_data(1, "CF-100", 2)])
+    cancel = Orders(shop).cancel_line(kept, 1)
+    edit = Accounts(shop).update_contact(
+        "A2", contact_phone="+39 06 5555", contact_email="bn@example.com"
+    )
+    with shop.write() as session:
+        mark_dead(session, lost.mutation_id, "the server could not apply this mutation")
+        mark_refused(session, cancel, f"order {kept} is already cancelled")
+        mark_refused(session, edit, "account_id 2: no such account among yours")
+    clock.advance(hours=2)
+    rows = {r.text: r for r in UpdatesState(shop).refused_rows()}
+    assert set(rows) == {
+        f"Order {lost.order_id[:8]} for Cafe Roma",
+        f"Cancel of line 1 of order {kept[:8]} for Cafe Roma",
+        "Contact edit (phone, email) for Bistro Norte",
+    }
+    dead = rows[f"Order {lost.order_id[:8]} for Cafe Roma"]
+    assert (dead.dead, dead.reason, dead.when) == (
+        True, "the server could not apply this mutation", "made 2 h ago"
+    )  # fmt: skip
+    line = rows[f"Cancel of line 1 of order {kept[:8]} for Cafe Roma"]
+    assert (line.dead, line.reason, line.order_id) == (
+        False, f"order {kept} is already cancelled", kept
+    )  # fmt: skip
+    assert rows["Contact edit (phone, email) for Bistro Norte"].order_id is None
+    assert sync_bar(shop, online=True).pending == (
+        "Nothing waiting to send; 3 changes refused by the server"
+    )
