@@ -34,7 +34,9 @@ from app.domain.model import AllocationPolicy, EtaKind, Label, PolicyKind
 # 2: snapshot pages carry rows under named columns
 # 3: the snapshot carries the rep's ETA changes and conflicts (a resync or a new device keeps
 #    the history the change log delivered before)
-PROTOCOL_VERSION = 3
+# 4: a line's promise carries the quoted price, a cancel the order version the rep saw (a
+#    server of 3 would refuse both fields)
+PROTOCOL_VERSION = 4
 PROTOCOL_HEADER = "X-Protocol-Version"
 
 MAX_BATCH = 100  # mutations per push

@@ -231,9 +231,10 @@ _FOCUSED = """() => {
     return {label: n.ariaLabel, value: n.value};
 }"""
 
-# The text of the field with this label (its label may go on with the helper text).
-_VALUE_OF = """(label) => [...document.querySelectorAll('input,textarea')]
-    .find(n => (n.ariaLabel || '').split('\\n')[0] === label)?.value ?? null"""
+# The texts of the inputs with this label (its label may go on with the helper text): the
+# field's node in the semantics tree and, while it has the focus, Flutter's editing element.
+_VALUES_OF = """(label) => [...document.querySelectorAll('input,textarea')]
+    .filter(n => (n.ariaLabel || '').split('\\n')[0] === label).map(n => n.value)"""
 
 
 def type_into(page, label: str, text: str) -> None:
@@ -261,10 +262,10 @@ def type_into(page, label: str, text: str) -> None:
         page.keyboard.press("Control+A")  # what was there goes
         page.keyboard.type(text)
         # Read back from the field itself: a list redrawn as the keys arrive may take the focus.
-        if page.evaluate(_VALUE_OF, label) == text:
+        if text in page.evaluate(_VALUES_OF, label):
             return
         # On a loaded machine the first keys can land before the field is ready: type again.
-    holds = page.evaluate(_VALUE_OF, label)
+    holds = page.evaluate(_VALUES_OF, label)
     raise AssertionError(
         f"could not type {text!r} into {label!r}: it holds {holds!r}; focused: {typed}"
     )

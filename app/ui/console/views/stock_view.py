@@ -78,6 +78,9 @@ class IncomingScreen:
             spacing=8,
             expand=True,
         )  # fmt: skip
+        self._list_pane = ft.Container(self.left)
+        self._divider = ft.VerticalDivider(width=1)
+        self._detail_pane = ft.Container(self.detail, expand=True)
         self.layout = ft.Row(
             [], expand=True, spacing=12, vertical_alignment=ft.CrossAxisAlignment.START
         )
@@ -107,17 +110,18 @@ class IncomingScreen:
 
     def draw(self) -> None:
         s = self.state
-        if self.host.phone:
+        # The panes are built once and swapped only when the layout changes: a new container
+        # around the search field on every key would rebuild the field and drop its focus (and
+        # the keys typed meanwhile).
+        phone = self.host.phone
+        self._list_pane.width, self._list_pane.expand = (None, True) if phone else (420, False)
+        if phone:
             # One column: the list until a receipt is picked, then the receipt.
-            self.layout.controls = [
-                ft.Container(self.detail if s.selected or s.result else self.left, expand=True)
-            ]
+            wanted = [self._detail_pane if s.selected or s.result else self._list_pane]
         else:
-            self.layout.controls = [
-                ft.Container(self.left, width=420),
-                ft.VerticalDivider(width=1),
-                ft.Container(self.detail, expand=True),
-            ]
+            wanted = [self._list_pane, self._divider, self._detail_pane]
+        if [id(c) for c in self.layout.controls] != [id(c) for c in wanted]:
+            self.layout.controls = wanted
         self.message.content = (
             banner(s.message, kind="ok" if s.ok else "error", identifier="incoming-message")
             if s.message
