@@ -3,13 +3,16 @@
 Machines of the same kind have differed two-fold in speed from one session to the next, so a
 figure means little without the machine it was taken on. Each benchmark prints this line first:
 compare it across runs before comparing the figures. Each workload is timed five times and the
-fastest run is kept (the least disturbed by other work on the machine).
+fastest run is kept (the least disturbed by other work on the machine). They run in a child
+process, so that they leave nothing in the memory a benchmark then measures.
 """
 
 from __future__ import annotations
 
 import os
 import sqlite3
+import subprocess
+import sys
 import time
 
 
@@ -46,6 +49,11 @@ def _fastest_ms(work: object, runs: int = 5) -> float:
 
 def describe() -> str:
     """One line: the two reference timings and the load on the machine right now."""
+    child = [sys.executable, __file__]
+    return subprocess.run(child, check=True, capture_output=True, text=True).stdout.strip()
+
+
+def _measure() -> str:
     python_ms = _fastest_ms(_python_loop)
     sqlite_ms = _fastest_ms(_sqlite_inserts)
     load = os.getloadavg()[0]
@@ -57,4 +65,4 @@ def describe() -> str:
 
 
 if __name__ == "__main__":
-    print(describe())
+    print(_measure())
