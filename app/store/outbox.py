@@ -200,6 +200,19 @@ def set_aside(session: Session) -> list[OutboxEntry]:
     return [_entry(row) for row in rows]
 
 
+def dismiss(session: Session, mutation_id: int) -> None:
+    """The rep has read why this change did not go through: it leaves the device. Only a change
+    the server will never apply may go (a pending one still has to be sent)."""
+    conn = session.connection()
+    marks = placeholders(len(SET_ASIDE))
+    gone = conn.exec_driver_sql(
+        f"DELETE FROM outbox WHERE mutation_id = ? AND state IN ({marks})",
+        (mutation_id, *SET_ASIDE),
+    ).rowcount
+    if not gone:
+        raise StoreError(f"no refused change with mutation id {mutation_id} on this device")
+
+
 def step_aside(conn: Connection, where: str = "1", params: tuple[Any, ...] = ()) -> None:
     """Move the positive-id entries matching `where` to negative ids, below every negative id
     already there (a second new device must not collide with the first one's), keeping their

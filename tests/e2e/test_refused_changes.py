@@ -56,6 +56,9 @@ def test_a_refused_cancel_is_listed_with_the_servers_reason(browser, tmp_path):
             lost = rf"{re.escape(what)} Kept \(supervisor's decision\) approved Lost cancelled"
             expect(page.get_by_role("group", name=re.compile(lost))).to_be_visible(timeout=10_000)
             shot(page, "updates-refused-phone")
+            # Read: the rep dismisses it, and the sync bar stops counting it.
+            page.get_by_role("button", name=f"Dismiss: {what}").click()
+            wait_for_words(page, "sync-bar", r"Nothing waiting to send$")
             page.close()
     finally:
         central.stop()

@@ -13,6 +13,7 @@ from app.store.outbox import (
     DEAD,
     PLACE_ORDER,
     UPDATE_ACCOUNT_CONTACT,
+    dismiss,
     set_aside,
 )
 from app.store.views import OutboxEntry
@@ -171,6 +172,11 @@ class UpdatesState:
             account = "an account no longer on this device"
         what = f"{field} of " if field.startswith("line ") else ""
         return f"Cancel of {what}order {short(key)} for {account}"
+
+    def dismiss_refused(self, mutation_id: int) -> None:
+        """The rep has read why the change did not go through: off the list and the count."""
+        with self.store.write() as session:
+            dismiss(session, mutation_id)
 
     def resolve(self, conflict_id: str) -> None:
         self.notices.resolve_conflict(conflict_id)

@@ -118,9 +118,23 @@ class UpdatesScreen:
                 expand=True,
             ),
         ]
+        row.append(  # a name of its own: the card around it is a button too
+            ft.Semantics(
+                label=f"Dismiss: {r.text}",
+                button=True,
+                container=True,
+                content=ft.TextButton("Got it", on_click=lambda _e, mid=r.id: self._dismiss(mid)),
+            )
+        )
         if go is not None:
             row.append(icon_button(ft.Icons.CHEVRON_RIGHT, f"Open the order of {r.text}", go))
         return card(ft.Row(row), on_click=go)
+
+    def _dismiss(self, mutation_id: int) -> None:
+        self.state.dismiss_refused(mutation_id)
+        self.refresh()
+        refresh(self.control)
+        self.nav.changed()  # the sync bar's count of refused changes
 
     def _seen(self, _e: ft.ControlEvent) -> None:
         self.state.mark_all_seen()

@@ -17,7 +17,7 @@ from app.store import (
     sync_state,
     sync_status,
 )
-from app.store.outbox import close_gap, entries, mark_refused, set_aside
+from app.store.outbox import close_gap, dismiss, entries, mark_refused, set_aside
 
 
 def sign_in_as(store, user: str) -> None:
@@ -100,4 +100,16 @@ def test_another_user_finds_nothing_of_the_first_one_on_the_device(shop):
     assert left == dict.fromkeys(left, 0)
     assert catalog > 0, "the catalog is everyone's"
     assert CartService(shop).view().account is None
+    assert sync_status(shop, online=True).dead_count == 0
+
+
+def test_a_refused_change_leaves_once_read_and_a_pending_one_never(shop):
+    first, second = edits(shop, "Ana", "Bea")
+    with shop.write() as session:
+        mark_refused(session, first, "no such account among yours")
+        dismiss(session, first)
+        assert set_aside(session) == []
+        with pytest.raises(StoreError, match="no refused change with mutation id 2"):
+            dismiss(session, second)  # still to be sent
+    assert [e[0] for e in outbox(shop)] == [second]
     assert sync_status(shop, online=True).dead_count == 0
