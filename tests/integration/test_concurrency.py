@@ -16,7 +16,7 @@ from sync.server import db as db_module
 from sync.server.context import Principal
 from sync.server.db import Database, make_engine
 from sync.server.migrate import upgrade
-from sync.server.models import OrderLine, Stock
+from sync.server.models import ConflictRecord, OrderLine, Stock
 from sync.server.services import feed
 from sync.server.services.changes import append_changes
 from tests.integration.conftest import days, pg_schema_url, place_order, sign_in
@@ -68,6 +68,49 @@ async def test_concurrent_devices_never_oversell_scarce_items(server, world):
     with server.db.session() as s:
         waiting = s.exec(select(func.sum(OrderLine.waiting))).one()
     assert reserved + waiting == 32 * 3  # the rest waits in the queue
+
+
+async def test_a_cancel_racing_a_decision_never_undoes_an_approval(server, world):
+    """A rep's cancel (based on version 1) and a supervisor's approval (of version 1) of the same
+    order, at once: either the approval comes first and the cancel loses (logged as a conflict),
+    or the cancel comes first and the approval is refused. Never both applied."""
+    world.user("rep1")
+    world.user("boss", role="supervisor")
+    account = world.account("rep1")
+    world.product("A", 1000)
+    async with server.client() as client:
+        boss = await sign_in(client, "boss")
+        placed = []
+        for _ in range(20):  # a device each: their pushes run side by side
+            device = await sign_in(client, "rep1")
+            placed.append((device, (await device.order(account, ("A", 2)))["order_id"]))
+
+        async def cancel(device, order_id):
+            answer = await device.push(
+                {"name": "cancel_order", "order_id": order_id, "base_version": 1}
+            )
+            return answer["results"][0]
+
+        async def approve(order_id):
+            return await boss.post(
+                f"/supervisor/orders/{order_id}/decision", {"action": "approve", "version": 1}
+            )
+
+        races = [asyncio.gather(cancel(d, o), approve(o)) for d, o in placed]
+        outcomes = await asyncio.gather(*races)
+        conflicts = 0
+        for (_device, order_id), (cancelled, approved) in zip(placed, outcomes, strict=True):
+            status = (await boss.get(f"/supervisor/orders/{order_id}")).json()["order"]["status"]
+            if approved.status_code == 200:  # the decision came first: the cancel lost
+                assert status == "approved" and cancelled["outcome"] == "rejected", order_id
+                conflicts += 1
+            else:  # the cancel came first: the decision was refused on the fresh state
+                assert approved.status_code == 409, approved.text
+                assert status == "cancelled" and cancelled["outcome"] == "accepted", order_id
+    with server.db.session() as s:
+        logged = s.exec(select(func.count()).select_from(ConflictRecord)).one()
+    assert logged == conflicts
+    check_no_oversell(server.db)
 
 
 def _push_orders(url: str, device_id: str, user_id: int, account: int, skus: list, n: int) -> int:

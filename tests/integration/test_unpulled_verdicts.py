@@ -17,7 +17,7 @@ from app.domain.model import Availability, Label
 from app.store import CartService, Catalog, Orders, OrderState, Store
 from sync.engine import Backoff, SyncEngine
 from sync.server.models import Account
-from tests.integration.conftest import URL, Server, World, days, device_store, no_sleep
+from tests.integration.conftest import URL, Server, World, days, device_store, no_sleep, sign_in
 from tests.integration.faults import FaultyTransport, Odds
 
 CUT_EVERY_PULL = Odds(
@@ -160,3 +160,47 @@ async def test_an_order_cancelled_in_the_same_push_holds_nothing(world: World, d
     assert Orders(device.store).get(placed).summary.state is OrderState.CANCELLED
     assert server_stock(world, "P-1") == (2, 0)
     assert device.quote(account, "P-1", 2).label is Label.IN_STOCK
+
+
+class FirstPullPagesOnly(httpx.AsyncBaseTransport):
+    """Signal drops after `pages` pull pages have arrived: later pulls never reach the server."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, pages: int) -> None:
+        self.inner, self.pages = inner, pages
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/sync/pull"):
+            if self.pages == 0:
+                raise httpx.ConnectError("no signal", request=request)
+            self.pages -= 1
+        return await self.inner.handle_async_request(request)
+
+
+async def test_a_pull_cut_after_its_first_page_keeps_counting_the_order(
+    server: Server, world: World, device: Device, client: httpx.AsyncClient
+):
+    """Only a complete pull brings everything the order did: here a change of another item
+    comes first, the order's stock row on a later page that never arrives."""
+    account = world.account("rep1")
+    world.product("P-1", on_hand=2)
+    world.product("P-2", on_hand=5)
+    world.user("boss", role="supervisor")
+    assert (await device.sync())[1] is None
+    boss = await sign_in(client, "boss")
+    counted = await boss.post(
+        "/warehouse/stock/count",
+        {"sku": "P-2", "warehouse_id": world.warehouse_id, "counted": 4},
+    )
+    assert counted.status_code == 200, counted.text
+    device.place(account, "P-1", 2)  # the last 2 units
+
+    transport = FirstPullPagesOnly(httpx.ASGITransport(app=server.app), pages=1)
+    async with httpx.AsyncClient(transport=transport) as cut:
+        engine = SyncEngine(device.store, cut, server_url=URL, sleep=no_sleep,
+                            backoff=Backoff(attempts=1), page_size=1)  # fmt: skip
+        report = await engine.sync()
+    assert report.pushed == 1 and report.pulled == 1 and report.error is not None
+    assert device.stock("P-2") == (4, 0), "the first page (the count) arrived"
+    assert device.stock("P-1") == (2, 0), "the order's stock row did not"
+    after = device.quote(account, "P-1", 1)
+    assert (after.label, after.now) == (Label.OUT_OF_STOCK, 0), "still taken by the order"

@@ -1,5 +1,5 @@
 """The updates screen: changes the server refused, ETA moves of the rep's order lines, and
-conflicts on account data."""
+conflicts (account data; a cancel a supervisor's decision overruled)."""
 
 from __future__ import annotations
 

@@ -1,10 +1,13 @@
 """Updates: changes the server refused (with its reasons), ETA moves on the rep's orders, and
-conflicts on account data with both values."""
+conflicts (account data; a cancel a supervisor's decision overruled) with both values."""
 
 from __future__ import annotations
 
+import contextlib
+
 import flet as ft
 
+from app.store import StoreError
 from app.ui.state.updates import RefusedRow, UpdatesState
 from app.ui.views.common import card, empty, heading, icon_button, muted, refresh
 from app.ui.views.nav import Nav
@@ -131,7 +134,9 @@ class UpdatesScreen:
         return card(ft.Row(row), on_click=go)
 
     def _dismiss(self, mutation_id: int) -> None:
-        self.state.dismiss_refused(mutation_id)
+        # A sync meanwhile may have renumbered it (a change set aside unsent): show it afresh.
+        with contextlib.suppress(StoreError):
+            self.state.dismiss_refused(mutation_id)
         self.refresh()
         refresh(self.control)
         self.nav.changed()  # the sync bar's count of refused changes
