@@ -231,6 +231,10 @@ class SupervisorClient:
             "GET", "/supervisor/accounts-affected", p.AccountsAffected, params=params
         )
 
+    async def conflicts(self) -> list[p.ConflictPublic]:
+        """The conflict log: every concurrent edit where one side lost (all reps')."""
+        return await self._section("conflicts")
+
     async def low_stock(
         self, *, warehouse_id: int | None = None, offset: int = 0, limit: int = 100
     ) -> p.LowStockList:

@@ -170,24 +170,38 @@ def _scene(central: YearCentral, folder: Path) -> Scene:
         store.close()
 
     # rep2 then orders the same for a tier-1 account: under priority it ranks first.
-    with httpx.Client(
-        base_url=central.url, headers={p.PROTOCOL_HEADER: str(p.PROTOCOL_VERSION)}
-    ) as rep2:
-        token = rep2.post("/auth/sign-in", json={"username": "rep2", "password": "demo"}).json()
-        rep2.headers["Authorization"] = f"Bearer {token['token']}"
-        pushed = rep2.post("/sync/push", json={
-            "device_id": token["device_id"],
-            "mutations": [{
-                "name": "place_order", "mutation_id": token["last_mutation_id"] + 1,
-                "client_time": datetime.now(UTC).isoformat(), "order_id": str(uuid.uuid4()),
-                "account_id": rival, "lines": [{"sku": sku, "quantity": 4}],
-            }],
-        })  # fmt: skip
-        assert pushed.status_code == 200 and pushed.json()["results"][0]["status"] == "applied"
+    result = _push_as(central, "rep2", {
+        "name": "place_order", "order_id": str(uuid.uuid4()), "account_id": rival,
+        "lines": [{"sku": sku, "quantity": 4}],
+    })  # fmt: skip
+    assert result["status"] == "applied", result
     with _boss(central) as boss:
         names = {a: boss.get(f"/supervisor/orders?account_id={a}&limit=1").json()["items"][0]
                  ["account_name"] for a in (mine, rival)}  # fmt: skip
     return Scene(sku, ids[0], ids[1], order_id, names[mine], names[rival])
+
+
+def _push_as(central: YearCentral, username: str, mutation: dict) -> dict:
+    """One mutation from a new device of `username`, over HTTP; its result."""
+    headers = {p.PROTOCOL_HEADER: str(p.PROTOCOL_VERSION)}
+    with httpx.Client(base_url=central.url, headers=headers) as device:
+        token = device.post("/auth/sign-in", json={"username": username, "password": "demo"})
+        signed = token.json()
+        device.headers["Authorization"] = f"Bearer {signed['token']}"
+        stamped = {**mutation, "mutation_id": signed["last_mutation_id"] + 1,
+                   "client_time": datetime.now(UTC).isoformat()}  # fmt: skip
+        pushed = device.post(
+            "/sync/push", json={"device_id": signed["device_id"], "mutations": [stamped]}
+        )
+        assert pushed.status_code == 200, pushed.text
+        return pushed.json()["results"][0]
+
+
+def _rep_cancels(central: YearCentral, order_id: str, *, base_version: int) -> None:
+    """rep1 cancels the order from another device, as it stood at `base_version`."""
+    cancel = {"name": "cancel_order", "order_id": order_id, "base_version": base_version}
+    result = _push_as(central, "rep1", cancel)
+    assert result["outcome"] == "rejected", result  # a decision came after that version
 
 
 def _backorders_in_the_database(central: YearCentral, start: date, end: date):
@@ -270,6 +284,8 @@ def _console(browser, tmp_path: Path, central: YearCentral, scene: Scene) -> Non
         page.get_by_role("button", name="Approve").click()
         wait_for_words(page, "decision-message", r"Approved \(now version 3\)\. The rep sees it")
         wait_for_words(page, "order-headline", r"Approved · version 3")
+        # rep1 had cancelled it offline, on version 1: the approval wins, the conflict is logged.
+        _rep_cancels(central, scene.rep_order, base_version=1)
 
         # Incoming stock: 5 of the late receipt arrive now. Preview both policies, commit.
         page.get_by_role("button", name="Incoming stock").first.click()
@@ -326,6 +342,9 @@ def _console(browser, tmp_path: Path, central: YearCentral, scene: Scene) -> Non
         # A heading (Flutter's header semantics) names the section and its count.
         named = re.compile(r"Items under their reorder point \(\d+\)")
         expect(page.get_by_role("banner", name=named)).to_be_visible()
+        # The conflict log of the period: the rep's cancel lost to the approval.
+        cancel = rf"A rep's cancel of order {scene.rep_order[:8]} \(a decision won\)"
+        wait_for_words(page, "conflicts", cancel + ": kept approved, lost cancelled", 30)
         shot(page, "console-dashboard-stock")
 
         # The metrics table as CSV: the path is shown (and offered as a download on the web).

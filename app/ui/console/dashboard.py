@@ -1,13 +1,13 @@
 """The backorder dashboard for a period: the six metrics with their 12-week trends, the most
-backordered items, the accounts most affected, and items under their reorder point; the metrics
-table as CSV."""
+backordered items, the accounts most affected, items under their reorder point, and the
+conflict log's entries of the period; the metrics table as CSV."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, timedelta, tzinfo
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -27,6 +27,13 @@ PERIODS: tuple[tuple[str, str, int], ...] = (
 )
 ACCOUNTS_SHOWN = 10  # the most affected; how many have backorders is said beside them
 LOW_STOCK_SHOWN = 25  # the most urgent; the total is said beside them
+CONFLICTS_SHOWN = 10  # the newest; how many the period holds is said beside them
+_CONTACT_FIELDS = {
+    "contact_name": "Contact name",
+    "contact_phone": "Phone",
+    "contact_email": "Email",
+    "contact_address": "Address",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +154,8 @@ class DashboardState:
         self.low_total = 0
         self.low_loaded = False
         self.low_note = ""
+        self.conflicts: list[str] = []
+        self.conflicts_note = ""
         self.error = ""
         self._generation = 0  # a period picked while another loads: the newest one wins
         # Requests load() sends for the steps after it, so that all run at once, by what
@@ -293,6 +302,37 @@ class DashboardState:
         self.accounts_note = _accounts_note(ranking.total, len(self.accounts))
         return True
 
+    async def load_conflicts(self) -> bool:
+        """The conflict log's entries of the period, newest first: edits where one side lost
+        (a contact field two people changed; a rep's cancel a supervisor's decision overruled).
+        The rep whose record it is sees the same entry under Updates."""
+        start, end = self.start, self.end
+        if start is None or end is None:
+            return False
+        mine = self._generation
+        api = self.session.api
+        try:
+            found, accounts = await asyncio.gather(api.conflicts(), api.accounts())
+        except SupervisorError as problem:
+            self.conflicts_note = f"Could not load the conflicts: {problem}"
+            return False
+        if mine != self._generation:
+            return True  # the period changed meanwhile
+        tz = self.session.tz
+        names = {a.id: a.name for a in accounts}
+        inside = [c for c in found if start <= c.at.astimezone(tz).date() < end]
+        inside.sort(key=lambda c: (c.at, c.id), reverse=True)
+        self.conflicts = [conflict_text(c, names, tz) for c in inside[:CONFLICTS_SHOWN]]
+        shown = len(self.conflicts)
+        self.conflicts_note = (
+            "None in the period."
+            if not inside
+            else f"The {shown:,} newest of {len(inside):,}."
+            if shown < len(inside)
+            else f"{fmt.count(len(inside), 'conflict')} in the period."
+        )
+        return True
+
     # -- export ---------------------------------------------------------------------------
 
     def metrics_table(self) -> tuple[list[str], list[list[str]]]:
@@ -322,6 +362,18 @@ class DashboardState:
     def export_csv(self, folder: Path) -> Path:
         header, rows = self.metrics_table()
         return write_csv(folder, "metrics", header, rows)
+
+
+def conflict_text(c: p.ConflictPublic, accounts: dict[int, str], tz: tzinfo) -> str:
+    """ "3 Mar 2025 · Phone of Cafe Roma: kept +1 555 0101, lost +1 555 0199"."""
+    if c.entity == "order":
+        part = f"{c.field} of " if c.field.startswith("line ") else ""
+        what = f"A rep's cancel of {part}order {c.key[:8]} (a decision won)"
+    else:
+        name = accounts.get(int(c.key), f"account #{c.key}") if c.key.isdigit() else c.key
+        what = f"{_CONTACT_FIELDS.get(c.field, c.field)} of {name}"
+    kept, lost = c.winner_value or "(empty)", c.loser_value or "(empty)"
+    return f"{fmt.day(c.at.astimezone(tz).date())} · {what}: kept {kept}, lost {lost}"
 
 
 def _accounts_note(total: int, shown: int) -> str:

@@ -124,6 +124,15 @@ class DashboardScreen:
             if self.host.phone
             else ft.Row(lists, spacing=10, vertical_alignment=ft.CrossAxisAlignment.START)
         )
+        conflicts = [ft.Text(t, size=13) for t in s.conflicts]
+        conflicts.append(muted(s.conflicts_note or "Loading…"))
+        out.append(
+            card(
+                section("Conflicts (one side's edit lost)", *conflicts),
+                identifier="conflicts",
+                label="Conflicts: " + "; ".join(s.conflicts) + f". {s.conflicts_note}",
+            )
+        )
         out.append(self._low())
         self.body.controls = out
 
@@ -187,10 +196,16 @@ class DashboardScreen:
 
     async def load(self) -> None:
         """Figures first; then the account ranking and the low-stock items, both asked for as
-        soon as the figures are in, each drawn as it comes (the ranking is the quicker)."""
+        soon as the figures are in, each drawn as it comes (the ranking is the quicker); then
+        the conflicts of the period."""
         self.busy.visible = True
         refresh(self.busy)
-        steps = (self.state.load, self.state.load_accounts, self.state.load_low_stock)
+        steps = (
+            self.state.load,
+            self.state.load_accounts,
+            self.state.load_low_stock,
+            self.state.load_conflicts,
+        )
         for step in steps:
             if not await step() and self.state.report is None:
                 break

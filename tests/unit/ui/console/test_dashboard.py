@@ -214,3 +214,36 @@ async def test_the_newest_period_wins_when_loads_overlap(server, http, world, se
     assert not any("start=2025-02-05" in url for url in line.answers[:newer])
     assert board.end - board.start == timedelta(days=7)  # ... and it was ignored
     assert board.period_text == "26 Feb 2025 – 4 Mar 2025"
+
+
+async def test_the_conflicts_of_the_period_newest_first(server, http, world, session, boss):
+    world.user("rep1")
+    account = world.account("rep1")
+    world.product("A", 10)
+    phone, tablet = await sign_in(http, "rep1"), await sign_in(http, "rep1")
+    board = DashboardState(session)
+    assert await board.load() and await board.load_conflicts()
+    assert (board.conflicts, board.conflicts_note) == ([], "None in the period.")
+
+    edit = {"name": "update_account_contact", "account_id": account, "base_version": 1}
+    await phone.push({**edit, "changes": {"contact_phone": "555-1111"}})
+    await tablet.push({**edit, "changes": {"contact_phone": "555-2222"}})  # overlaps: logged
+    server.clock.advance(days=1)
+    order = await phone.order(account, ("A", 1))
+    approved = await boss.post(
+        f"/supervisor/orders/{order['order_id']}/decision", {"action": "approve", "version": 1}
+    )
+    assert approved.status_code == 200, approved.text
+    await tablet.push({"name": "cancel_order", "order_id": order["order_id"], "base_version": 1})
+
+    assert await board.load() and await board.load_conflicts()
+    short = order["order_id"][:8]
+    assert board.conflicts == [
+        f"4 Mar 2025 · A rep's cancel of order {short} (a decision won): kept approved, lost cancelled",
+        "3 Mar 2025 · Phone of Account 1: kept 555-2222, lost 555-1111",
+    ]
+    assert board.conflicts_note == "2 conflicts in the period."
+    board.set_period("7d")
+    server.clock.advance(days=10)  # both now older than the last 7 days
+    assert await board.load() and await board.load_conflicts()
+    assert (board.conflicts, board.conflicts_note) == ([], "None in the period.")
