@@ -26,6 +26,12 @@ def require_quantity(value: object, what: str, *, allow_zero: bool = False) -> i
     return value
 
 
+def money(cents: int) -> str:
+    """A price in the words of a verdict's differences, the same on the device and the server:
+    "12.50"."""
+    return f"{cents // 100}.{cents % 100:02d}"
+
+
 def require_aware(moment: datetime, what: str) -> datetime:
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise DomainError(f"{what} must carry a time zone (got a naive datetime {moment})")

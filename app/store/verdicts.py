@@ -16,6 +16,7 @@ from datetime import date
 
 from sqlalchemy import Connection
 
+from app.domain.model import money
 from app.store.bulk import chunks, placeholders
 
 _ORDER_SQL = (
@@ -27,10 +28,6 @@ _LINES_SQL = (
     "promise_label, promise_now, promise_eta, promise_price_cents, server_backordered, "
     "server_eta FROM order_line WHERE order_id IN ({}) ORDER BY order_id, length(line_id), line_id"
 )
-
-
-def money(cents: int) -> str:
-    return f"{cents // 100}.{cents % 100:02d}"
 
 
 def _day(iso: str) -> str:

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 from app.ui.console import fmt
 from app.ui.console.export import write_csv
 from app.ui.console.session import ConsoleSession
+from app.ui.state.text import FIELD_NAMES
 from sync import protocol as p
 from sync.supervisor import SupervisorError
 
@@ -28,12 +29,6 @@ PERIODS: tuple[tuple[str, str, int], ...] = (
 ACCOUNTS_SHOWN = 10  # the most affected; how many have backorders is said beside them
 LOW_STOCK_SHOWN = 25  # the most urgent; the total is said beside them
 CONFLICTS_SHOWN = 10  # the newest; how many the period holds is said beside them
-_CONTACT_FIELDS = {
-    "contact_name": "Contact name",
-    "contact_phone": "Phone",
-    "contact_email": "Email",
-    "contact_address": "Address",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -371,7 +366,7 @@ def conflict_text(c: p.ConflictPublic, accounts: dict[int, str], tz: tzinfo) -> 
         what = f"A rep's cancel of {part}order {c.key[:8]} (a decision won)"
     else:
         name = accounts.get(int(c.key), f"account #{c.key}") if c.key.isdigit() else c.key
-        what = f"{_CONTACT_FIELDS.get(c.field, c.field)} of {name}"
+        what = f"{FIELD_NAMES.get(c.field, c.field).capitalize()} of {name}"
     kept, lost = c.winner_value or "(empty)", c.loser_value or "(empty)"
     return f"{fmt.day(c.at.astimezone(tz).date())} · {what}: kept {kept}, lost {lost}"
 

@@ -9,6 +9,14 @@ from datetime import date, timedelta
 
 from app.domain.model import Eta, EtaKind
 
+# An account's contact fields, as people name them (the rep's Updates, the console's log).
+FIELD_NAMES = {
+    "contact_name": "contact name",
+    "contact_phone": "phone",
+    "contact_email": "email",
+    "contact_address": "address",
+}
+
 
 def age(delta: timedelta | None) -> str:
     """How long ago, short: "just now", "5 min", "2 h", "3 days" (None: "never")."""

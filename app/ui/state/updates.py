@@ -18,14 +18,7 @@ from app.store.outbox import (
 )
 from app.store.views import OutboxEntry
 from app.ui.state.orders import short
-from app.ui.state.text import ago, eta
-
-FIELD_NAMES = {
-    "contact_name": "contact name",
-    "contact_phone": "phone",
-    "contact_email": "email",
-    "contact_address": "address",
-}
+from app.ui.state.text import FIELD_NAMES, ago, eta
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,9 +8,7 @@ from collections.abc import Sequence
 
 from sqlmodel import select
 
-from app.domain.model import (
-    Label,
-)
+from app.domain.model import Label, money
 from sync import protocol as p
 from sync.server.context import Principal, Tx
 from sync.server.models import Account, ConflictRecord, Order, OrderEvent, OrderLine
@@ -78,7 +76,7 @@ def _difference(line: OrderLine) -> str | None:
         )
     quoted = line.promised_price_cents
     if quoted is not None and quoted != line.price_cents:  # either way: the customer was told
-        said.append(f"price {_money(line.price_cents)} (you quoted {_money(quoted)})")
+        said.append(f"price {money(line.price_cents)} (you quoted {money(quoted)})")
     if not said:
         return None
     return f"line {line.line_no} {line.sku}: " + "; ".join(said)
@@ -128,10 +126,6 @@ def _stored_promise(line: OrderLine) -> p.PromisedLine | None:
         eta_kind=line.promised_eta_kind,
         price_cents=line.promised_price_cents,
     )
-
-
-def _money(cents: int) -> str:
-    return f"{cents // 100}.{cents % 100:02d}"
 
 
 def verdict_of(tx: Tx, order: Order) -> p.OrderVerdict:
@@ -221,13 +215,20 @@ def _overruled(
         f"not cancelled: a supervisor {decided} this order after your device last heard of "
         "it; cancel it again if the customer still wants to"
     )
+    return rejected(m, reason, verdict_of(tx, order))
+
+
+def rejected(
+    m: p.MutationBase, reason: str, order: p.OrderVerdict | None = None
+) -> p.MutationResult:
+    """A business "no" as an answer (applied, outcome rejected), with the order it concerns."""
     return p.MutationResult(
         mutation_id=m.mutation_id,
-        name=m.name,
+        name=m.name,  # type: ignore[attr-defined]
         status="applied",
         outcome="rejected",
         reason=reason,
-        order=verdict_of(tx, order),
+        order=order,
     )
 
 

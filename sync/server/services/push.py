@@ -47,7 +47,7 @@ from sync.server.models import AppliedMutation, DeadLetter, Device
 from sync.server.services.changes import append_changes, prepare
 from sync.server.services.commit import place_order
 from sync.server.services.contacts import update_contact_mutation
-from sync.server.services.orders import acknowledge, cancel_line, cancel_order
+from sync.server.services.orders import acknowledge, cancel_line, cancel_order, rejected
 from sync.server.services.refusals import Refusal
 from sync.server.services.stockbook import lock_batch_stock
 from sync.server.settings import Settings
@@ -296,11 +296,4 @@ def _rejected(m: Any, reason: str) -> p.MutationResult:
             reason=reason,
             differences=[f"order rejected: {reason}"],
         )
-    return p.MutationResult(
-        mutation_id=m.mutation_id,
-        name=m.name,
-        status="applied",
-        outcome="rejected",
-        reason=reason,
-        order=order,
-    )
+    return rejected(m, reason, order)
