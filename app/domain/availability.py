@@ -30,6 +30,14 @@ from app.domain.model import (
     require_aware,
     require_quantity,
 )
+from app.domain.slip import (
+    Confidence,
+    Need,
+    Promise,
+    SlipBasis,
+    fraction_bucket,
+    promise_day,
+)
 
 QueueKey = tuple[object, ...]
 
@@ -43,10 +51,15 @@ def queue_key(
     order_id: str,
     line_id: str,
 ) -> QueueKey:
-    """Sort key of a line in the demand queue: smaller keys are served first."""
+    """Sort key of a line in the demand queue: smaller keys are served first. Ids are compared
+    as numbers where they are numbers (line "9" before line "10")."""
     if parse_allocation_policy(policy) is AllocationPolicy.FIFO:
-        return (committed_at, order_id, line_id)
-    return (tier, -order_value, committed_at, order_id, line_id)
+        return (committed_at, _natural(order_id), _natural(line_id))
+    return (tier, -order_value, committed_at, _natural(order_id), _natural(line_id))
+
+
+def _natural(text: str) -> tuple[int, int | str]:
+    return (0, int(text)) if text.isdigit() else (1, text)
 
 
 def parse_allocation_policy(policy: object) -> AllocationPolicy:
@@ -124,25 +137,51 @@ def _label(requested: int, now: int, dated: int, discontinued: bool) -> Label:
 
 
 def date_line(
-    supply: Supply, ahead: int, quantity: int, *, today: date, terms: Terms = Terms()
+    supply: Supply,
+    ahead: int,
+    quantity: int,
+    *,
+    today: date,
+    terms: Terms = Terms(),
+    confidence: Confidence | None = None,
 ) -> Availability:
     """Label and date `quantity` units of `supply.item` that have `ahead` units of demand before
-    them. A discontinued item is never restocked: only stock on hand counts."""
+    them. A discontinued item is never restocked: only stock on hand counts.
+
+    Without `confidence` a part is dated by its receipt's expected date. With it, by the day its
+    supply is there at the business's confidence given how late its suppliers have been
+    (app.domain.slip); units with no such day within the horizon have no date."""
     require_quantity(quantity, f"quantity of {supply.item}")
     require_quantity(ahead, f"demand ahead of {supply.item}", allow_zero=True)
     start, end = ahead, ahead + quantity
     now = max(0, min(end, supply.free_now) - start)
     parts: list[DatedPart] = []
+    last: tuple[int, int] | None = None  # (receipt index, units of it up to the line's end)
+    overdue = assumed = False
     if not supply.discontinued and end > supply.free_now:
         # Skip the receipts that demand ahead already takes whole.
         k = bisect_right(supply.ends, start)
         low = supply.ends[k - 1] if k else supply.free_now
-        for receipt, high in zip(supply.receipts[k:], supply.ends[k:], strict=True):
+        for index in range(k, len(supply.receipts)):
+            receipt, high = supply.receipts[index], supply.ends[index]
             if low >= end:
                 break
             covered = min(end, high) - max(start, low)
             if covered > 0:
-                eta = Eta(ship_date(receipt.expected, terms, today), receipt.kind)
+                if confidence is None:
+                    eta = Eta(ship_date(receipt.expected, terms, today), receipt.kind)
+                else:
+                    promise = _promise(supply, index, min(end, high) - low, today, confidence)
+                    if promise.day is None:
+                        break  # no day at this confidence: this part and the rest are undated
+                    late = any(r.expected < today for r in supply.receipts[: index + 1])
+                    overdue, assumed = overdue or late, assumed or promise.assumed
+                    sure = receipt.kind is EtaKind.CONFIRMED and not late
+                    eta = Eta(
+                        ship_date(promise.day, terms, today),
+                        EtaKind.CONFIRMED if sure else EtaKind.ESTIMATED,
+                    )
+                last = (index, min(end, high) - low)
                 if parts and parts[-1].eta == eta:
                     parts[-1] = DatedPart(parts[-1].quantity + covered, eta)
                 else:
@@ -151,9 +190,13 @@ def date_line(
     dated = sum(p.quantity for p in parts)
     undated = quantity - now - dated
     eta: Eta | None = None
+    likely: date | None = None
     if parts and undated == 0:
         sure = all(p.eta.kind is EtaKind.CONFIRMED for p in parts)
         eta = Eta(parts[-1].eta.date, EtaKind.CONFIRMED if sure else EtaKind.ESTIMATED)
+        if confidence is not None and last is not None:
+            day = _promise(supply, *last, today, confidence, likely=True).day
+            likely = ship_date(day, terms, today) if day is not None else None
     return Availability(
         item=supply.item,
         requested=quantity,
@@ -164,7 +207,45 @@ def date_line(
         label=_label(quantity, now, dated, supply.discontinued),
         eta=eta,
         alternatives=supply.alternatives if supply.discontinued or undated else (),
+        likely=likely,
+        overdue=overdue,
+        assumed=assumed,
     )
+
+
+def _promise(
+    supply: Supply,
+    index: int,
+    units: int,
+    today: date,
+    confidence: Confidence,
+    *,
+    likely: bool = False,
+) -> Promise:
+    """When `units` of receipt `index` (counted from its first unit still to come) are in, at
+    the confidence: every earlier receipt must be in whole too, since units that arrive go to
+    the lines ahead first."""
+    receipts = supply.receipts[: index + 1]
+    fractions = [(r.arrived + r.quantity) / r.base for r in receipts[:-1]]
+    fractions.append((receipts[-1].arrived + units) / receipts[-1].base)
+    level = confidence.likely_level if likely else confidence.level
+    key = (
+        supply.item,
+        today,
+        level,
+        tuple((r.receipt_id, r.expected, r.supplier, r.basis) for r in receipts),
+        tuple(fraction_bucket(f) for f in fractions),
+    )
+    found = confidence._cache.get(key)
+    if found is None:
+        book = confidence.book
+        needs = [
+            Need(book.distribution(r.supplier, supply.item, SlipBasis(r.basis)), r.expected, f)
+            for r, f in zip(receipts, fractions, strict=True)
+        ]
+        found = promise_day(needs, today=today, confidence=level)
+        confidence._cache[key] = found
+    return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,8 +275,9 @@ def check_cart(
     terms: Terms = Terms(),
     policy: AllocationPolicy = AllocationPolicy.FIFO,
     pending: Sequence[QueuedLine] = (),
+    confidence: Confidence | None = None,
 ) -> tuple[Availability, ...]:
-    """Availability of every line of a cart, in line order.
+    """Availability of every line of a cart, in line order (dated as `date_line` says).
 
     Lines of the same item consume supply in line order; `pending` (the rep's own orders not yet
     confirmed by the server) counts as demand wherever its lines rank in the queue.
@@ -222,7 +304,9 @@ def check_cart(
             p.waiting for p in pending if p.item == line.item and line_key(policy, p) < key
         )
         ahead += taken.get(line.item, 0)
-        results.append(date_line(supply, ahead, line.quantity, today=today, terms=terms))
+        results.append(
+            date_line(supply, ahead, line.quantity, today=today, terms=terms, confidence=confidence)
+        )
         taken[line.item] = taken.get(line.item, 0) + line.quantity
     return tuple(results)
 
@@ -233,6 +317,7 @@ def date_queue(
     *,
     today: date,
     terms_of: Callable[[QueuedLine], Terms] = lambda _line: Terms(),
+    confidence: Confidence | None = None,
 ) -> dict[str, Availability]:
     """Availability of every waiting line of one item's queue, by line id (one pass over the
     queue). This is what the server shows for open backorders and what ETA changes compare."""
@@ -241,7 +326,12 @@ def date_queue(
     for line in queue.lines:
         if line.waiting:
             dated[line.line_id] = date_line(
-                supply, ahead, line.waiting, today=today, terms=terms_of(line)
+                supply,
+                ahead,
+                line.waiting,
+                today=today,
+                terms=terms_of(line),
+                confidence=confidence,
             )
         ahead += line.waiting
     return dated

@@ -102,13 +102,33 @@ class Receipt:
 
     receipt_id: str
     item: str
-    quantity: int
+    quantity: int  # units still to come
     expected: date
     kind: EtaKind = EtaKind.CONFIRMED
+    # What its lateness is learned from (app.domain.slip): the supplier, whether the date was
+    # moved since the first promise, and the units of its current promise (`base`, 0: the
+    # quantity) of which `arrived` are already in (a part delivery).
+    supplier: str | None = None
+    moved: bool = False
+    base: int = 0
+    arrived: int = 0
 
     def __post_init__(self) -> None:
         require_quantity(self.quantity, f"receipt {self.receipt_id} quantity", allow_zero=True)
         object.__setattr__(self, "kind", EtaKind(self.kind))
+        require_quantity(self.arrived, f"receipt {self.receipt_id} units arrived", allow_zero=True)
+        if self.base == 0:
+            object.__setattr__(self, "base", self.arrived + self.quantity)
+        elif self.base < self.arrived + self.quantity:
+            raise DomainError(
+                f"receipt {self.receipt_id}: its promise of {self.base} units cannot have "
+                f"{self.arrived} in and {self.quantity} to come"
+            )
+
+    @property
+    def basis(self) -> str:
+        """The slip basis its lateness is measured against (app.domain.slip.SlipBasis)."""
+        return "moved" if self.moved else self.kind.value
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,6 +238,12 @@ class Availability:
     label: Label
     eta: Eta | None  # the date the whole line is complete, if supply ever covers it
     alternatives: tuple[str, ...] = ()
+    # Dated at a confidence (app.domain.slip): the day the line most likely completes (the
+    # median), whether it waits on an overdue receipt, and whether that receipt is later than
+    # any history shows (its date rests on an assumption).
+    likely: date | None = None
+    overdue: bool = False
+    assumed: bool = False
 
     @property
     def backordered(self) -> int:

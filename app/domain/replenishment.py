@@ -35,6 +35,7 @@ __all__ = [
     "reorder_point",
     "safety_stock",
     "service_level_z",
+    "since_first_sale",
 ]
 
 
@@ -138,17 +139,31 @@ def daily_demand_stats(daily_quantities: Iterable[int]) -> DemandStats:
     )
 
 
+def since_first_sale(daily_quantities: list[int], *, sold_before: bool) -> list[int]:
+    """The history from an item's first sale on: the days before an item was ever sold are not
+    days on which nobody wanted it (a new item selling 40 a day for ten days of a 56-day window
+    would average 7). Items sold before the window keep it whole. At least two days stay."""
+    if sold_before:
+        return daily_quantities
+    first = next((i for i, q in enumerate(daily_quantities) if q), len(daily_quantities))
+    return daily_quantities[min(first, max(len(daily_quantities) - 2, 0)) :]
+
+
 @dataclass(frozen=True, slots=True)
 class ReorderAdvice:
     """Whether and how much to reorder of one item.
 
     projected_free = free_now + inbound - backordered, where `inbound` is the scheduled receipts
     expected within the lead time (overdue ones included) and `backordered` the units open
-    backorders still wait for. It can be negative. `below` when projected_free < reorder_point;
-    then suggested_quantity = order_up_to - projected_free, with
+    backorders still wait for. It can be negative. `below` (reorder now) when projected_free is
+    at or under the reorder point and under the order-up-to level: at the reorder point is when
+    to order (with no lead time or no variance the reorder point is exactly the demand to
+    cover, so waiting for "under" would never order for an empty shelf). Then
+    suggested_quantity = order_up_to - projected_free, with
     order_up_to = reorder_point + ceil(d x review period) (the review period defaults to the lead
-    time): enough to get back over the reorder point and cover the demand until the next review.
-    Not below: suggested_quantity is 0. No pack size or minimum order quantity is applied.
+    time, and is at least a day: advice is reviewed daily): enough to get back over the reorder
+    point and cover the demand until the next review. Otherwise suggested_quantity is 0. No pack
+    size or minimum order quantity is applied.
     """
 
     item: str
@@ -184,6 +199,7 @@ def reorder_advice(
     lt = _amount(lead_time_days, "lead time (days)")
     sd_lt = _amount(sd_lead_time_days, "standard deviation of the lead time (days)")
     review = lt if review_period_days is None else _amount(review_period_days, "review period")
+    review = max(review, 1.0)
 
     lead_time_demand = _ceil_units(d * lt)
     buffer = _safety_stock(d, sd_d, lt, sd_lt, service_level)
@@ -192,8 +208,8 @@ def reorder_advice(
     inbound = sum(r.quantity for r in supply.receipts if (r.expected - today).days <= lt)
     waiting = require_quantity(backordered, "units waiting in open backorders", allow_zero=True)
     projected = supply.free_now + inbound - waiting
-    below = projected < rop
     order_up_to = rop + _ceil_units(d * review)
+    below = projected <= rop and projected < order_up_to
     return ReorderAdvice(
         item=supply.item,
         lead_time_demand=lead_time_demand,

@@ -15,7 +15,7 @@ from sqlalchemy import bindparam, text, update
 from sqlmodel import Session, col, select
 
 from app.domain.model import EtaKind, QueuedLine, Receipt, Supply
-from app.domain.replenishment import daily_demand_stats, reorder_advice
+from app.domain.replenishment import daily_demand_stats, reorder_advice, since_first_sale
 from sync import protocol as p
 from sync.server.db import Database, make_engine
 from sync.server.migrate import upgrade
@@ -68,6 +68,13 @@ def low_stock_before(
             QueuedLine(str(line.id), str(line.order_id), line.sku, line.waiting, committed)
         )
     keys = sorted(set(demand) | set(waiting))
+    # Days before an item's first sale ever are not days of zero demand.
+    earlier = select(OrderLine.sku, OrderLine.warehouse_id).join(
+        Order, col(Order.id) == OrderLine.order_id
+    )
+    earlier = earlier.where(col(Order.committed_at) < day_start(first, tz))
+    sold_before = set(session.exec(earlier.distinct()))
+    demand = {k: since_first_sale(v, sold_before=k in sold_before) for k, v in demand.items()}
     products = {x.sku: x for x in session.exec(select(Product))}
     suppliers = {s.id: s for s in session.exec(select(Supplier))}
     stock = {(s.sku, s.warehouse_id): s for s in session.exec(select(Stock))}

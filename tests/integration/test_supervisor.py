@@ -305,6 +305,20 @@ async def test_low_stock_lists_items_under_their_reorder_point(server, client, w
     assert items["A"]["suggested_quantity"] > 0 and items["A"]["reorder_point"] > 0
 
 
+async def test_a_new_items_demand_counts_from_its_first_sale(server, client, world):
+    """A new item selling 40 a day for 10 days: its mean daily demand is 40, not 400 / 56."""
+    rep1, _rep2, boss, a1, _a2 = await two_reps(client, world)
+    world.product("NEW", 0)
+    server.clock.advance(days=-10)
+    for _ in range(10):
+        await rep1.order(a1, ("NEW", 40))
+        server.clock.advance(days=1)
+    response = await boss.get("/supervisor/low-stock")
+    assert response.status_code == 200, response.text
+    items = {i["sku"]: i for i in response.json()["items"]}
+    assert items["NEW"]["mean_daily_demand"] == 40.0
+
+
 async def test_overlapping_contact_edits_keep_the_later_and_log_the_loser(server, client, world):
     world.user("rep1")
     world.user("boss", role="supervisor")

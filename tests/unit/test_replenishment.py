@@ -19,6 +19,7 @@ from app.domain.replenishment import (
     reorder_point,
     safety_stock,
     service_level_z,
+    since_first_sale,
 )
 
 
@@ -86,13 +87,14 @@ ADVICE_SCENARIOS = [
     ("backorders eat the inbound", 100, [R_DAY5, R_DAY12], 30 + 20, None,
      50, 100, 251 + 180, 331),
     ("comfortable", 300, [R_DAY5, R_DAY12], 0, None, 50, 350, 431, 0),
-    ("exactly at the reorder point is not below", 251, [], 0, None, 0, 251, 431, 0),
+    ("exactly at the reorder point reorders", 251, [], 0, None, 0, 251, 431, 180),
+    ("one over the reorder point", 252, [], 0, None, 0, 252, 431, 0),
     ("one under the reorder point", 250, [], 0, None, 0, 250, 431, 181),
     ("overdue and last-day receipts count", 0, [R_OVERDUE, R_DAY9, R_DAY12], 0, None,
      40, 40, 431, 391),
     ("more owed than on hand", 0, [], 60, None, 0, -60, 431, 491),
     ("weekly review", 100, [], 0, 7, 0, 100, 251 + 140, 291),
-    ("continuous review", 100, [], 0, 0, 0, 100, 251, 151),
+    ("a review period of less than a day is a day", 100, [], 0, 0, 0, 100, 251 + 20, 171),
 ]  # fmt: skip
 
 
@@ -131,7 +133,7 @@ def test_reorder_advice(
         inbound=inbound,
         backordered=backordered,
         projected_free=projected,
-        below=projected < 251,
+        below=projected <= 251,
         order_up_to=up_to,
         suggested_quantity=order,
     ), case
@@ -255,10 +257,57 @@ def test_the_suggestion_brings_projected_stock_to_the_order_up_to_level(
         review_period_days=review,
     )
     assert advice.projected_free == free + advice.inbound - sum(backorders)
-    assert advice.below == (advice.projected_free < advice.reorder_point)
+    assert advice.below == (
+        advice.projected_free <= advice.reorder_point and advice.projected_free < advice.order_up_to
+    )
     assert advice.order_up_to >= advice.reorder_point
     if advice.below:
         assert advice.projected_free + advice.suggested_quantity == advice.order_up_to
         assert advice.suggested_quantity > 0
     else:
         assert advice.suggested_quantity == 0
+
+
+@pytest.mark.parametrize(("lead", "sd"), [(0, 0.0), (5, 0.0)])
+def test_an_empty_shelf_with_steady_demand_is_reordered(lead: float, sd: float) -> None:
+    """No lead time, or no variance: the reorder point is exactly the demand to cover, and an
+    item sitting at it must be reordered (it was never: the rule wanted "under")."""
+    advice = reorder_advice(
+        Supply("A", 0 if lead == 0 else 200, ()),
+        today=TODAY,
+        mean_daily_demand=40,
+        sd_daily_demand=sd,
+        lead_time_days=lead,
+        sd_lead_time_days=0,
+        service_level=0.95,
+    )
+    assert advice.projected_free == advice.reorder_point
+    assert advice.below
+    assert advice.suggested_quantity == 40 * max(lead, 1)
+
+
+def test_no_demand_and_nothing_on_the_shelf_orders_nothing() -> None:
+    advice = reorder_advice(
+        Supply("A", 0, ()),
+        today=TODAY,
+        mean_daily_demand=0,
+        sd_daily_demand=0,
+        lead_time_days=7,
+        sd_lead_time_days=0,
+        service_level=0.95,
+    )
+    assert not advice.below and advice.suggested_quantity == 0
+
+
+@pytest.mark.parametrize(
+    ("history", "sold_before", "kept"),
+    [
+        ([0, 0, 0, 40, 40], False, [40, 40]),  # a new item: from its first sale
+        ([0, 0, 0, 40, 40], True, [0, 0, 0, 40, 40]),  # sold before the window: all days
+        ([0, 0, 0, 0, 40], False, [0, 40]),  # at least two days
+        ([0, 0, 0], False, [0, 0]),
+        ([5, 0, 3], False, [5, 0, 3]),
+    ],
+)
+def test_days_before_an_items_first_sale_are_not_zero_demand(history, sold_before, kept):
+    assert since_first_sale(history, sold_before=sold_before) == kept

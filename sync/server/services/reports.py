@@ -22,7 +22,7 @@ from app.domain.metrics import (
     weekly_trend,
 )
 from app.domain.model import EtaKind, Receipt, Supply
-from app.domain.replenishment import daily_demand_stats, reorder_advice
+from app.domain.replenishment import daily_demand_stats, reorder_advice, since_first_sale
 from sync import protocol as p
 from sync.server.models import (
     Account,
@@ -453,6 +453,10 @@ def low_stock(
         )
     }
     keys = sorted(set(demand) | set(waiting))
+    sold_before = _sold_before(session, first, tz, keys, demand)
+    demand = {
+        key: since_first_sale(days, sold_before=key in sold_before) for key, days in demand.items()
+    }
     items = []
     for chunk in _chunks(keys, 500):  # bounded IN lists
         items.extend(_advise(session, settings, today, chunk, demand, waiting, suppliers))
@@ -492,6 +496,23 @@ def _daily_demand(
                 days = demand[(sku, wh)] = [0] * window
             days[day] += quantity
     return demand
+
+
+def _sold_before(
+    session: Session, first: date, tz: tzinfo, keys: list[Key], demand: dict[Key, list[int]]
+) -> set[Key]:
+    """Of the keys whose window starts without a sale, those sold before the window."""
+    late_starters = sorted({sku for sku, wh in keys if (demand.get((sku, wh)) or [0])[0] == 0})
+    found: set[Key] = set()
+    for chunk in _chunks(late_starters, 500):
+        query = (
+            core_select(_L.sku, _L.warehouse_id)
+            .join_from(Order.__table__, OrderLine.__table__, _L.order_id == _O.id)  # type: ignore[attr-defined]
+            .where(_L.sku.in_(chunk), _O.committed_at < day_start(first, tz))
+            .distinct()
+        )
+        found.update((sku, wh) for sku, wh in session.execute(query))
+    return found
 
 
 def _epoch_seconds(session: Session, moment: Any) -> Any:
