@@ -30,7 +30,7 @@ from app.store.views import (
     PlacedOrder,
 )
 
-# The server's limits (sync/protocol.py), checked here so the rep hears at once, offline.
+# The server's limits (sync/protocol/common.py), checked here so the rep hears at once, offline.
 MAX_QUANTITY = 100_000
 MAX_NOTE = 500
 MAX_LINES = 200

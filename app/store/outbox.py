@@ -1,7 +1,8 @@
 """The outbox: named mutations (intents, not rows) waiting for the server, in mutation-id order.
 
-An entry's `args` are the fields of the protocol's mutation of that `name` (sync/protocol.py)
-except `mutation_id` and `client_time`, which are the entry's `mutation_id` and `created_at`:
+An entry's `args` are the fields of the protocol's mutation of that `name`
+(sync/protocol/mutations.py) except `mutation_id` and `client_time`, which are the entry's
+`mutation_id` and `created_at`:
 place_order {order_id, account_id, lines: [{sku, quantity, promise: {label, now, eta,
 eta_kind}}], policy, cap, note}; cancel_order {order_id, reason}; cancel_line {order_id,
 line_no, reason}; update_account_contact {account_id, base_version, changes}; acknowledge

@@ -1,0 +1,263 @@
+"""The supervisor's and the warehouse's API (the console's; the device never uses it)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from app.domain.model import AllocationPolicy, EtaKind
+from sync.protocol.common import (
+    Id,
+    OrderStatus,
+    Outcome,
+    Quantity,
+    Request,
+    Response,
+    ShortText,
+    Sku,
+)
+from sync.protocol.mutations import ContactChanges
+from sync.protocol.records import (
+    EtaChangePublic,
+    OrderPublic,
+    ReceiptPublic,
+    ShipmentPublic,
+    StockPublic,
+)
+
+
+class OrderSummary(Response):
+    id: uuid.UUID
+    account_id: int
+    account_name: str
+    rep_id: int
+    rep_name: str
+    status: OrderStatus
+    outcome: Outcome
+    version: int
+    committed_at: datetime
+    total_cents: int
+    lines: int
+    has_backorders: bool
+    needs_attention: bool
+
+
+class OrderList(Response):
+    items: list[OrderSummary]
+    total: int
+    offset: int
+    limit: int
+    counts: dict[str, int]  # orders per status among those matching the filter
+
+
+class AllocationPublic(Response):
+    line_no: int
+    sku: str
+    quantity: int
+    receipt_id: int | None
+    source: str
+    policy: AllocationPolicy
+    at: datetime
+
+
+class OrderEventPublic(Response):
+    at: datetime
+    actor: str
+    kind: str
+    message: str
+
+
+class OrderDetail(Response):
+    order: OrderPublic
+    account_name: str
+    rep_name: str
+    allocations: list[AllocationPublic]
+    eta_changes: list[EtaChangePublic]
+    history: list[OrderEventPublic]
+
+
+class DecisionRequest(Request):
+    action: Literal["approve", "hold", "reject"]
+    note: ShortText = ""
+    version: Annotated[int, Field(strict=True, ge=1, le=2**31 - 1)]
+
+
+class ContactEdit(Request):
+    """A supervisor's edit of an account's contact data (the same merge as the rep's)."""
+
+    base_version: Annotated[int, Field(strict=True, ge=0, le=2**31 - 1)]
+    changes: ContactChanges
+
+
+class ConflictDetail(Response):
+    """409 body: the decision was based on a stale version; here is the fresh state."""
+
+    detail: str
+    current: OrderDetail
+
+
+class ReceiptCreateRequest(Request):
+    supplier_id: Id | None = None
+    sku: Sku
+    warehouse_id: Id
+    quantity: Quantity
+    expected: date
+    kind: EtaKind = EtaKind.CONFIRMED
+
+
+class ReceiveRequest(Request):
+    """Units of a scheduled receipt that arrived (default: all that remain)."""
+
+    quantity: Quantity | None = None
+
+
+class ReceiptPreviewRequest(Request):
+    receipt_id: Id
+    quantity: Quantity | None = None
+
+
+class DelayRequest(Request):
+    expected: date
+    kind: EtaKind = EtaKind.CONFIRMED
+
+
+class StockCountRequest(Request):
+    sku: Sku
+    warehouse_id: Id
+    counted: Annotated[int, Field(strict=True, ge=0, le=100_000_000)]
+
+
+class AllocationLine(Response):
+    order_id: uuid.UUID
+    account_name: str
+    rep_name: str
+    line_no: int
+    quantity: int
+    fills_line: bool
+
+
+class EtaMove(Response):
+    order_id: uuid.UUID
+    account_name: str
+    line_no: int
+    old: date | None
+    old_kind: EtaKind | None
+    new: date | None
+    new_kind: EtaKind | None
+    message: str
+
+
+class AllocationOutcome(Response):
+    policy: AllocationPolicy
+    allocations: list[AllocationLine]
+    leftover: int  # units no line waits for: they become free stock
+    eta_moves: list[EtaMove]
+
+
+class ReceiptPreview(Response):
+    receipt: ReceiptPublic
+    quantity: int
+    fifo: AllocationOutcome
+    priority: AllocationOutcome
+    configured_policy: AllocationPolicy
+
+
+class SupplyEventResult(Response):
+    """What a receipt, a delay, a cancellation or a count did."""
+
+    receipt: ReceiptPublic | None = None
+    stock: StockPublic
+    allocation: AllocationOutcome
+
+
+class ShipResult(Response):
+    shipment: ShipmentPublic
+    order: OrderPublic
+    stock: list[StockPublic]
+
+
+class MetricsPublic(Response):
+    orders: int
+    backordered_orders: int
+    cancelled_backordered_orders: int
+    lines: int
+    backordered_lines: int
+    filled_lines: int
+    units_ordered: int
+    units_available: int
+    shipped_lines: int
+    on_time_lines: int
+    shipped_without_eta: int
+    backorder_rate: float | None
+    avg_fulfilment_days: float | None
+    cancellation_rate: float | None
+    line_fill_rate: float | None
+    unit_fill_rate: float | None
+    promise_accuracy: float | None
+
+
+class WeekMetrics(Response):
+    week_start: date
+    metrics: MetricsPublic
+
+
+class ItemBackordersPublic(Response):
+    sku: str
+    lines: int
+    backordered_lines: int
+    units_ordered: int
+    backordered_units: int
+
+
+class MetricsReport(Response):
+    start: date
+    end: date  # exclusive
+    metrics: MetricsPublic
+    trend: list[WeekMetrics]  # 12 ISO weeks ending with the week of `end - 1 day`
+    top_items: list[ItemBackordersPublic]
+
+
+class AccountBackordersPublic(Response):
+    """One account's backorders over a period (orders committed in it)."""
+
+    account_id: int
+    account_name: str
+    orders: int  # all the account's orders of the period
+    backordered_orders: int  # orders with at least one backordered line
+    cancelled_backordered_orders: int
+    backordered_lines: int
+    backordered_units: int
+    backordered_value_cents: int  # what the backordered orders were worth when placed
+
+
+class AccountsAffected(Response):
+    """The accounts most affected by backorders: most backordered orders first, then lines,
+    then units, then account id."""
+
+    start: date
+    end: date  # exclusive
+    items: list[AccountBackordersPublic]
+    total: int  # accounts with at least one backordered order in the period
+
+
+class LowStockItem(Response):
+    sku: str
+    name: str
+    warehouse_id: int
+    free_now: int
+    inbound: int
+    backordered: int
+    projected_free: int
+    safety_stock: int
+    reorder_point: int
+    suggested_quantity: int
+    mean_daily_demand: float
+    lead_time_days: float
+
+
+class LowStockList(Response):
+    items: list[LowStockItem]
+    total: int
