@@ -36,6 +36,7 @@ from app.store import (
     pending,
     record_sync,
     save_sign_in,
+    set_promise_confidence,
     set_server_settings,
     sync_state,
 )
@@ -355,6 +356,7 @@ class SyncEngine:
                 last_mutation_id=answer.last_mutation_id,
             )
             set_server_settings(session, allocation_policy=answer.server.allocation_policy.value)
+            set_promise_confidence(session, answer.server.promise_confidence)
         self._progress("idle", msg=f"signed in as {answer.user.username}")
         return answer
 

@@ -25,6 +25,8 @@ from itertools import accumulate
 from app.domain.model import (
     Availability,
     DomainError,
+    Eta,
+    EtaKind,
     PolicyKind,
     ShipmentPolicy,
     require_quantity,
@@ -250,3 +252,26 @@ def plan_shipments(lines: Sequence[PlanLine], policy: ShipmentPolicy) -> Shipmen
 def plan_order(lines: Sequence[tuple[str, Availability]], policy: ShipmentPolicy) -> ShipmentPlan:
     """`plan_shipments` straight from each line's availability (what `check_cart` returns)."""
     return plan_shipments([PlanLine.of(line_id, av) for line_id, av in lines], policy)
+
+
+def line_dates(
+    shipments: Iterable[tuple[date, Iterable[str]]],
+    unscheduled: Iterable[str],
+    estimated: Iterable[str] = (),
+) -> dict[str, Eta | None]:
+    """Each line's date under its order's plan: the day of the last shipment carrying its
+    units (all-or-nothing: the order's one shipment; a capped split: the shipment it is in),
+    None when some of its units have no date. A date is estimated when any line of that
+    shipment waits on an estimated date (`estimated` names those lines)."""
+    unsure = set(estimated)
+    found: dict[str, Eta | None] = {}
+    for day, line_ids in shipments:
+        ids = list(line_ids)
+        kind = EtaKind.ESTIMATED if unsure.intersection(ids) else EtaKind.CONFIRMED
+        for line_id in ids:
+            was = found.get(line_id)
+            if was is None or day >= was.date:
+                found[line_id] = Eta(day, kind)
+    for line_id in unscheduled:
+        found[line_id] = None
+    return found

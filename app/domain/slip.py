@@ -14,11 +14,11 @@ does not make a supplier look punctual.
 
 A date promised at confidence c is the first day by which, with probability c, every receipt the
 line depends on has brought the units it needs (receipts are independent: the probability that
-all have arrived is the product). A receipt is never expected before today: the distribution is
-conditioned on the slip being at least today - expected, which for an overdue receipt is the
-tail P(slip <= s | slip >= days late). With no history that late anywhere, the receipt is
-assumed to come within as many days again as it is already late (at least a week), uniformly,
-and the date says it rests on that assumption (`Promise.assumed`).
+all have arrived is the product). The distribution is conditioned on what is known: a receipt
+not here yet comes today at the earliest, and an overdue one is read from the tail
+P(slip <= s | slip > days late), so it is never promised for "today". With no history that late
+anywhere, the receipt is assumed to come within as many days again as it is already late (at
+least a week), uniformly, and the date says it rests on that assumption (`Promise.assumed`).
 
 Plain values and functions; no I/O.
 """
@@ -248,7 +248,10 @@ class _Term:
 def _term(need: Need, today: date) -> _Term:
     bucket = fraction_bucket(need.fraction)
     expected = need.expected.toordinal()
-    floor = float(today.toordinal() - expected)
+    late = today.toordinal() - expected
+    # Not here by today: it comes today at the earliest; past its date, tomorrow at the
+    # earliest (P(slip <= s | slip > days late)): an overdue receipt is never "today".
+    floor = float(late + 1 if late > 0 else late)
     term = _Term(need.distribution, expected, bucket, floor)
     term.below = need.distribution._cdf(floor - 1, bucket)
     if term.below >= 1 - 1e-12:

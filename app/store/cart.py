@@ -7,14 +7,16 @@ business rule (both are ValueErrors with a message to show).
 
 from __future__ import annotations
 
+import json
 import uuid
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import Connection
 
 from app.domain.availability import CartLine, NewOrder, check_cart
-from app.domain.model import Label, ShipmentPolicy, require_quantity
-from app.domain.plans import plan_order
+from app.domain.model import EtaKind, Label, ShipmentPolicy, require_quantity
+from app.domain.plans import line_dates, plan_order
 from app.store.columns import db_datetime, py_datetime
 from app.store.db import Store
 from app.store.errors import StoreError
@@ -115,6 +117,7 @@ def _check(store: Store, conn: Connection, now: datetime) -> CartCheck:
         terms=terms(conn, cart.account),
         policy=inputs.policy,
         pending=inputs.pending,
+        confidence=inputs.confidence,
     )
     checked = tuple(
         CheckedLine(line.line_id, line.sku, line.name, line.quantity, line.price_cents, av)
@@ -128,6 +131,17 @@ def _check(store: Store, conn: Connection, now: datetime) -> CartCheck:
     plan = None
     if checked and not gone:
         plan = plan_order([(line.line_id, line.availability) for line in checked], cart.policy)
+        unsure = [
+            line.line_id
+            for line in checked
+            if any(part.eta.kind is EtaKind.ESTIMATED for part in line.availability.dated)
+        ]
+        days = line_dates(
+            [(s.date, [x.line_id for x in s.lines]) for s in plan.shipments],
+            [x.line_id for x in plan.unscheduled],
+            unsure,
+        )
+        checked = tuple(replace(line, ship=days.get(line.line_id)) for line in checked)
     stamp = conn.exec_driver_sql("SELECT last_sync_at FROM sync_state").scalar_one()
     snapshot_at = py_datetime(stamp) if stamp else None
     age = now - snapshot_at if snapshot_at else None
@@ -272,6 +286,8 @@ class CartService:
 
 
 def _promise_args(line: CheckedLine) -> dict[str, object]:
+    """The promise as the cart showed it: label, units now, completion ETA, the units by the
+    day they ship, and the day the line reaches the customer under the order's policy."""
     av = line.availability
     return {
         "label": av.label.value,
@@ -279,6 +295,9 @@ def _promise_args(line: CheckedLine) -> dict[str, object]:
         "eta": av.eta.date.isoformat() if av.eta else None,
         "eta_kind": av.eta.kind.value if av.eta else None,
         "price_cents": line.price_cents,  # quoted: the server flags another price
+        "schedule": [[d.isoformat() if d else None, q] for d, q in av.schedule()],
+        "ship": line.ship.date.isoformat() if line.ship else None,
+        "ship_kind": line.ship.kind.value if line.ship else None,
     }
 
 
@@ -300,8 +319,8 @@ def _write_order(conn: Connection, order_id: str, check: CartCheck, now: datetim
     )
     conn.exec_driver_sql(
         "INSERT INTO order_line (order_id, line_id, sku, quantity, price_cents, promise_label, "
-        "promise_now, promise_eta, promise_eta_kind, promise_price_cents) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "promise_now, promise_eta, promise_eta_kind, promise_price_cents, promise_schedule, "
+        "promise_ship, promise_ship_kind) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             (
                 order_id,
@@ -314,6 +333,9 @@ def _write_order(conn: Connection, order_id: str, check: CartCheck, now: datetim
                 p["eta"],
                 p["eta_kind"],
                 line.price_cents,
+                json.dumps(p["schedule"]),
+                p["ship"],
+                p["ship_kind"],
             )
             for line in check.lines
             for p in [_promise_args(line)]

@@ -41,6 +41,7 @@ def availability_of(
         terms=terms(conn, buyer),
         policy=inputs.policy,
         pending=inputs.pending,
+        confidence=inputs.confidence,
     )
     return dict(zip(skus, found, strict=True))
 

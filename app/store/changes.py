@@ -10,7 +10,9 @@ Entities, their ids, and the data fields read (others are ignored; ids may be te
     product     sku                     name*, brand, category, unit, pack_size, price_cents,
                                         barcode, discontinued, alternatives
     stock       "<sku>@<warehouse_id>"  on_hand*, reserved (sku and warehouse_id in data win)
-    receipt     id                      sku*, warehouse_id, remaining*, expected*, kind, status
+    receipt     id                      sku*, warehouse_id, remaining*, expected*, kind, status,
+                                        supplier_id, moved, base, arrived
+    supplier_history  supplier id       curves (fill curves: [[sku, basis, [[slip, f], ...]]])
     queue_entry id (entry_id)           sku*, warehouse_id, waiting*, committed_at*, tier,
       (alias: demand)                   order_value, policy, order_ref
     account     id                      name*, code, warehouse_id, tier, delivery_days,
@@ -24,8 +26,9 @@ Entities, their ids, and the data fields read (others are ignored; ids may be te
                                         order's lines are exactly these)
     order_line  "<order id>:<line_no>"  sku*, quantity*, price_cents*, allocated, waiting,
                                         cancelled, shipped, label, backordered, eta, eta_kind,
-                                        first_eta, promise_label, promise_now, promise_eta,
-                                        promise_eta_kind, promise_price_cents
+                                        first_eta, told, told_kind, likely, promise_label,
+                                        promise_now, promise_eta, promise_eta_kind,
+                                        promise_price_cents
     eta_change  id                      order_id*, line_no*, at*, sku, old, old_kind, new,
       (alias: eta_event)                new_kind, message
     conflict    id                      entity*, key*, field*, at*, winner_value, loser_value,
@@ -56,6 +59,7 @@ ENTITIES = (
     "product",
     "stock",
     "receipt",
+    "supplier_history",
     "demand",
     "account",
     "order",
@@ -71,7 +75,7 @@ ORDER_STATUSES = frozenset(
     {"pending", "open", "on_hold", "approved", "rejected", "cancelled", "fulfilled"}
 )
 OUTCOMES = frozenset({"accepted", "accepted_with_changes", "backordered", "rejected"})
-RECEIPT_STATUSES = frozenset({"scheduled", "received", "cancelled"})
+RECEIPT_STATUSES = frozenset({"draft", "scheduled", "received", "cancelled"})
 
 
 class Change(NamedTuple):
@@ -159,7 +163,12 @@ FIELDS: dict[str, tuple[FieldSpec, ...]] = {
         ("expected", "expected", vals.day, REQUIRED),
         ("kind", "kind", vals.eta_kind, "confirmed"),
         ("status", "status", vals.one_of(RECEIPT_STATUSES), "scheduled"),
+        ("supplier_id", "supplier_id", vals.optional(vals.ref), None),
+        ("moved", "moved", vals.flag, False),
+        ("base", "base", vals.count, 0),
+        ("arrived", "arrived", vals.count, 0),
     ),
+    "supplier_history": (("curves", "curves", vals.curves, ()),),
     "demand": (
         ("order_ref", "order_ref", vals.text, None),  # None: the entry's own id
         ("sku", "sku", vals.text, REQUIRED),
@@ -213,6 +222,9 @@ FIELDS: dict[str, tuple[FieldSpec, ...]] = {
         ("server_eta", "eta", vals.optional(vals.day), None),
         ("server_eta_kind", "eta_kind", vals.optional(vals.eta_kind), None),
         ("first_eta", "first_eta", vals.optional(vals.day), None),
+        ("told", "told", vals.optional(vals.day), None),
+        ("told_kind", "told_kind", vals.optional(vals.eta_kind), None),
+        ("likely", "likely", vals.optional(vals.day), None),
         # The promise shown when the order was placed (another device of the rep may have placed
         # it); a promise this device recorded itself is never overwritten.
         ("promise_label", "promise_label", vals.optional(vals.label), None),

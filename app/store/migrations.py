@@ -242,6 +242,27 @@ def _orders_awaiting_pull(conn: Connection) -> None:
     )
 
 
+def _dates_at_a_confidence(conn: Connection) -> None:
+    # Suppliers' slip history and what each receipt's lateness is learned against, so the
+    # device promises the server's dates (app.domain.slip); a line's customer date and likely
+    # day; the promise as the cart showed it; the confidence the server promises at.
+    for statement in (
+        "ALTER TABLE receipt ADD COLUMN supplier_id VARCHAR",
+        "ALTER TABLE receipt ADD COLUMN moved BOOLEAN NOT NULL DEFAULT 0",
+        "ALTER TABLE receipt ADD COLUMN base INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE receipt ADD COLUMN arrived INTEGER NOT NULL DEFAULT 0",
+        "CREATE TABLE supplier_history (id VARCHAR NOT NULL PRIMARY KEY, curves JSON)",
+        "ALTER TABLE order_line ADD COLUMN told DATE",
+        "ALTER TABLE order_line ADD COLUMN told_kind VARCHAR",
+        "ALTER TABLE order_line ADD COLUMN likely DATE",
+        "ALTER TABLE order_line ADD COLUMN promise_schedule JSON",
+        "ALTER TABLE order_line ADD COLUMN promise_ship DATE",
+        "ALTER TABLE order_line ADD COLUMN promise_ship_kind VARCHAR",
+        "ALTER TABLE sync_state ADD COLUMN promise_confidence FLOAT",
+    ):
+        conn.exec_driver_sql(statement)
+
+
 Migration = Callable[[Connection], None]
 
 # Index i holds the migration to schema version i + 1. Append only.
@@ -250,6 +271,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _outbox_retry_schedule,
     _search_index_on_words,
     _orders_awaiting_pull,
+    _dates_at_a_confidence,
 )
 LATEST = len(MIGRATIONS)
 

@@ -8,6 +8,7 @@ The rules themselves (check_cart, date_line) stay in app.domain; this module onl
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from app.domain.model import (
     Stock,
     Supply,
 )
+from app.domain.slip import Confidence, FillCurve, SlipBasis, SlipBook, SlipSample
 from app.store.bulk import chunks, placeholders
 from app.store.columns import py_datetime
 from app.store.reads import rows
@@ -37,6 +39,7 @@ class AvailabilityInputs:
     queues: dict[str, DemandQueue]
     pending: tuple[QueuedLine, ...]  # the rep's own demand the cached stock does not show yet
     policy: AllocationPolicy
+    confidence: Confidence | None = None  # dates at the server's confidence (None: as is)
 
 
 def _in(conn: Connection, sql: str, skus: list[str], warehouse_id: str) -> list[Any]:
@@ -64,14 +67,25 @@ def load_inputs(
         )
         products.extend(rows(conn, sql, (warehouse_id, *chunk)))
     receipts: dict[str, list[Receipt]] = {}
-    for rid, sku, qty, expected, kind in _in(
+    for rid, sku, qty, expected, kind, supplier, moved, base, arrived in _in(
         conn,
-        "SELECT id, sku, remaining, expected, kind FROM receipt WHERE sku IN ({}) "
+        "SELECT id, sku, remaining, expected, kind, supplier_id, moved, base, arrived "
+        "FROM receipt WHERE sku IN ({}) "
         "AND warehouse_id = ? AND status = 'scheduled' AND remaining > 0",
         wanted,
         warehouse_id,
     ):
-        receipt = Receipt(rid, sku, qty, date.fromisoformat(expected), EtaKind(kind))
+        receipt = Receipt(
+            rid,
+            sku,
+            qty,
+            date.fromisoformat(expected),
+            EtaKind(kind),
+            supplier=supplier,
+            moved=bool(moved),
+            base=base if base >= arrived + qty else 0,
+            arrived=arrived if base else 0,
+        )
         receipts.setdefault(sku, []).append(receipt)
     supplies = {}
     for sku, discontinued, alternatives, on_hand, reserved in products:
@@ -95,7 +109,37 @@ def load_inputs(
         lines.setdefault(sku, []).append(line)
     queues = {sku: DemandQueue(sku, found, policy) for sku, found in lines.items()}
     pending = _pending(conn, wanted, warehouse_id)
-    return AvailabilityInputs(supplies, queues, pending, policy)
+    return AvailabilityInputs(supplies, queues, pending, policy, confidence(conn))
+
+
+_BOOKS: dict[tuple[float, str], Confidence] = {}  # by level and the history's digest
+
+
+def confidence(conn: Connection) -> Confidence | None:
+    """The server's confidence and the slip book built from the suppliers' history it sent:
+    the same curves as the server's (app.domain.slip), so the same dates. Built once per
+    history (the book is kept by a digest of the stored curves)."""
+    level = rows(conn, "SELECT promise_confidence FROM sync_state", ())[0][0]
+    if level is None:
+        return None
+    stored = rows(conn, "SELECT id, curves FROM supplier_history ORDER BY id", ())
+    digest = hashlib.blake2b(repr(stored).encode(), digest_size=16).hexdigest()
+    found = _BOOKS.get((level, digest))
+    if found is None:
+        if len(_BOOKS) > 8:
+            _BOOKS.clear()
+        found = _BOOKS[(level, digest)] = Confidence(_book(stored), level)
+    return found
+
+
+def _book(stored: list[Any]) -> SlipBook:
+    samples = []
+    for supplier_id, curves in stored:
+        supplier = None if supplier_id == "0" else supplier_id
+        for sku, basis, steps in json.loads(curves or "[]"):
+            curve = FillCurve(tuple((int(s), float(f)) for s, f in steps))
+            samples.append(SlipSample(supplier, sku, SlipBasis(basis), curve))
+    return SlipBook(samples)
 
 
 _OWN_SQL = """

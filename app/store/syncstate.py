@@ -168,6 +168,14 @@ def record_sync(session: Session, *, at: datetime, error: str | None = None) -> 
     session.connection().exec_driver_sql(sql, params)
 
 
+def set_promise_confidence(session: Session, level: float | None) -> None:
+    """The confidence the server promises dates at (None: it trusts receipts' dates as they
+    are); the device dates its lines the same way."""
+    if level is not None and not 0 < level < 1:
+        raise StoreError(f"a promise confidence is between 0 and 1, got {level!r}")
+    session.connection().exec_driver_sql("UPDATE sync_state SET promise_confidence = ?", (level,))
+
+
 def set_server_settings(
     session: Session,
     *,

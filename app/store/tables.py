@@ -74,7 +74,23 @@ class Receipt(DeviceTable, table=True):
     remaining: int
     expected: date
     kind: str = "confirmed"  # confirmed | estimated
-    status: str = "scheduled"  # scheduled | received | cancelled: only scheduled counts
+    status: str = "scheduled"  # draft | scheduled | received | cancelled: only scheduled counts
+    # What its lateness is learned against (app.domain.slip; schema 5): its supplier, whether
+    # its date was moved, the units of its current promise and of those arrived.
+    supplier_id: str | None = None
+    moved: bool = False
+    base: int = 0
+    arrived: int = 0
+
+
+class SupplierHistory(DeviceTable, table=True):
+    """A supplier's slip history as the server sent it (schema 5): the fill curves the device
+    builds its slip book from, the same as the server's ("0": receipts with no supplier)."""
+
+    __tablename__ = "supplier_history"
+
+    id: str = Field(primary_key=True)
+    curves: list[list[object]] = Field(default_factory=list, sa_type=JSON)
 
 
 class Demand(DeviceTable, table=True):
@@ -155,12 +171,22 @@ class OrderLine(DeviceTable, table=True):
     server_eta: date | None = None
     server_eta_kind: str | None = None
     first_eta: date | None = None
+    # The customer's date (the line's day under the order's policy, as last shown or told)
+    # and the likely day (schema 5).
+    told: date | None = None
+    told_kind: str | None = None
+    likely: date | None = None
     # The promise the rep saw when placing (the device's own; never overwritten by sync).
     promise_label: str | None = None
     promise_now: int | None = None
     promise_eta: date | None = None
     promise_eta_kind: str | None = None
     promise_price_cents: int | None = None
+    # The promise as the cart showed it (schema 5): units by the day they ship (JSON
+    # [[iso date or null, units], ...]) and the day the line reaches the customer.
+    promise_schedule: list[list[object]] | None = Field(default=None, sa_type=JSON)
+    promise_ship: date | None = None
+    promise_ship_kind: str | None = None
     cancel_requested: bool = False
 
 
@@ -227,6 +253,7 @@ class SyncState(DeviceTable, table=True):
     protocol_version: int | None = None
     last_mutation_id: int = 0
     allocation_policy: str = "fifo"
+    promise_confidence: float | None = None  # schema 5: dates at this confidence (None: as is)
 
 
 class Cart(DeviceTable, table=True):

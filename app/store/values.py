@@ -9,7 +9,8 @@ from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
-from app.domain.model import EtaKind, Label, PolicyKind
+from app.domain.model import DomainError, EtaKind, Label, PolicyKind
+from app.domain.slip import FillCurve, SlipBasis
 from app.store.columns import db_datetime
 
 Convert = Callable[[Any], Any]
@@ -126,3 +127,36 @@ maybe_flag = optional(flag)
 eta_kind = one_of(frozenset(k.value for k in EtaKind))
 label = one_of(frozenset(k.value for k in Label))
 policy = one_of(frozenset(k.value for k in PolicyKind))
+
+
+_BASES = frozenset(b.value for b in SlipBasis)
+
+
+def curves(v: Any) -> str:
+    """A supplier's fill curves: [[sku, basis, [[slip days, fraction], ...]], ...] (checked by
+    the domain's own FillCurve, so a curve the slip book could not use is refused here)."""
+    if not isinstance(v, list | tuple):
+        raise Bad("must be a list of fill curves")
+    for curve in v:
+        if not (
+            isinstance(curve, list | tuple)
+            and len(curve) == 3
+            and isinstance(curve[0], str)
+            and curve[1] in _BASES
+            and isinstance(curve[2], list | tuple)
+            and all(
+                isinstance(step, list | tuple)
+                and len(step) == 2
+                and isinstance(step[0], int)
+                and not isinstance(step[0], bool)
+                and isinstance(step[1], int | float)
+                and not isinstance(step[1], bool)
+                for step in curve[2]
+            )
+        ):
+            raise Bad("must be fill curves [sku, basis, [[slip days, fraction], ...]]")
+        try:
+            FillCurve(tuple((s, f) for s, f in curve[2]))
+        except DomainError as error:
+            raise Bad(str(error)) from None
+    return json.dumps([list(c) for c in v])

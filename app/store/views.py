@@ -93,6 +93,9 @@ class CheckedLine:
     quantity: int
     price_cents: int
     availability: Availability
+    # The day the line reaches the customer under the order's policy (None: some of it has no
+    # date): what the rep tells the customer, and what is stored as the promise.
+    ship: Eta | None = None
 
     @property
     def label(self) -> Label:

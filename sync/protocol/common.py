@@ -11,7 +11,10 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 #    the history the change log delivered before)
 # 4: a line's promise carries the quoted price, a cancel the order version the rep saw (a
 #    server of 3 would refuse both fields)
-PROTOCOL_VERSION = 4
+# 5: dates at a confidence: suppliers' slip history (supplier_history), receipts' promises,
+#    a line's customer date and likely day, and a promise as the cart showed it (schedule,
+#    policy date)
+PROTOCOL_VERSION = 5
 PROTOCOL_HEADER = "X-Protocol-Version"
 
 MAX_BATCH = 100  # mutations per push

@@ -40,6 +40,11 @@ class PromisedLine(Request):
     eta_kind: EtaKind | None = None
     # The unit price the rep quoted (None from an app that did not send it: not compared).
     price_cents: Annotated[int, Field(strict=True, ge=0, le=MAX_PRICE_CENTS)] | None = None
+    # What the cart showed, as it showed it: units by the day they can ship (null: no date),
+    # and the day the line reaches the customer under the order's policy (null: no date).
+    schedule: Annotated[list[tuple[date | None, Quantity]], Field(max_length=60)] | None = None
+    ship: date | None = None
+    ship_kind: EtaKind | None = None
 
 
 class OrderLineIn(Request):
@@ -155,6 +160,10 @@ class LineResult(Response):
     eta: date | None
     eta_kind: EtaKind | None
     alternatives: list[str] = []
+    # The day the line reaches the customer under the order's policy, and the likely day.
+    ship: date | None = None
+    ship_kind: EtaKind | None = None
+    likely: date | None = None
     promised: PromisedLine | None = None
     difference: str | None = None  # in words, when the result is worse than the promise
 

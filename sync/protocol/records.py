@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from app.domain.model import EtaKind, Label, PolicyKind
 from sync.protocol.common import OrderStatus, Outcome, Response
@@ -36,6 +36,19 @@ class SupplierPublic(Response):
     name: str
     lead_time_mean_days: float
     lead_time_sd_days: float
+    contact_name: str = ""
+    email: str = ""
+    phone: str = ""
+
+
+class SupplierHistoryPublic(Response):
+    """How late a supplier's last closed receipts were: one fill curve per date promise,
+    [sku, basis, [[days of slip, fraction of the promise arrived], ...]] (app.domain.slip).
+    Every device builds the same slip book as the server from these, so its offline dates are
+    the server's. supplier_id 0: receipts with no supplier."""
+
+    supplier_id: int
+    curves: list[list[Any]]
 
 
 class StockPublic(Response):
@@ -50,7 +63,10 @@ class StockPublic(Response):
 
 
 class ReceiptPublic(Response):
-    """A scheduled receipt; `remaining` is what is still to come (quantity - received)."""
+    """A scheduled receipt (a purchase-order line, or one scheduled by hand); `remaining` is
+    what is still to come (quantity - received). Its lateness is learned against its current
+    promise: `moved` once its date was moved from the first (`first_expected`), `base` units of
+    which `arrived` are in. Drafts are not supply."""
 
     id: int
     supplier_id: int | None
@@ -61,7 +77,13 @@ class ReceiptPublic(Response):
     remaining: int
     expected: date
     kind: EtaKind
-    status: Literal["scheduled", "received", "cancelled"]
+    status: Literal["draft", "scheduled", "received", "cancelled"]
+    first_expected: date | None = None
+    moved: bool = False
+    base: int = 0
+    arrived: int = 0
+    po_id: int | None = None
+    ordered_on: date | None = None
 
 
 class AccountPublic(Response):
@@ -108,10 +130,15 @@ class LinePublic(Response):
     cancelled: int
     shipped: int
     backordered: int  # units not available at commit
-    eta: date | None  # the current completion ETA
+    eta: date | None  # the current completion ETA of the waiting units
     eta_kind: EtaKind | None
-    first_eta: date | None
+    first_eta: date | None  # the first date shown for the backordered part (None: no date)
     alternatives: list[str] = []
+    # The customer's date: the day the line reaches them under the order's shipment policy,
+    # as last shown or told (every change of it is an ETA change); and the likely day.
+    told: date | None = None
+    told_kind: EtaKind | None = None
+    likely: date | None = None
 
 
 class ShipmentLinePublic(Response):

@@ -109,9 +109,13 @@ class ReceiptCreateRequest(Request):
 
 
 class ReceiveRequest(Request):
-    """Units of a scheduled receipt that arrived (default: all that remain)."""
+    """Units of a scheduled receipt that arrived (default: all that remain). The rest stays
+    open at its date, or at `rest_expected` (the supplier's new date for it), or is closed
+    (`close_rest`: it will not come)."""
 
     quantity: Quantity | None = None
+    rest_expected: date | None = None
+    close_rest: bool = False
 
 
 class ReceiptPreviewRequest(Request):
@@ -261,3 +265,13 @@ class LowStockItem(Response):
 class LowStockList(Response):
     items: list[LowStockItem]
     total: int
+
+
+class NewDayResult(Response):
+    """What a new business day moved: items re-dated, orders re-planned (each customer date
+    that moved was told by an ETA change), receipts now overdue."""
+
+    today: date
+    items: int
+    orders_replanned: int
+    overdue_receipts: int

@@ -20,6 +20,7 @@ from sync.protocol.records import (
     QueueEntryPublic,
     ReceiptPublic,
     StockPublic,
+    SupplierHistoryPublic,
     SupplierPublic,
     WarehousePublic,
 )
@@ -67,6 +68,7 @@ class ChangeBase(Response):
 SNAPSHOT_RECORDS: dict[str, tuple[str, type[Response]]] = {
     "warehouses": ("warehouse", WarehousePublic),
     "suppliers": ("supplier", SupplierPublic),
+    "supplier_history": ("supplier_history", SupplierHistoryPublic),
     "products": ("product", ProductPublic),
     "stock": ("stock", StockPublic),
     "receipts": ("receipt", ReceiptPublic),
@@ -152,3 +154,6 @@ class ServerInfo(Response):
     today: date
     max_batch: int
     max_page: int
+    # Dates are promised at this confidence from suppliers' slip history (None: the receipts'
+    # own dates are trusted).
+    promise_confidence: float | None = None

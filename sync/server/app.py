@@ -3,6 +3,7 @@ start), so tests and uvicorn workers alike get a ready app without relying on li
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 from collections.abc import AsyncIterator
@@ -16,11 +17,15 @@ from fastapi.middleware.gzip import GZipMiddleware
 from sync import protocol as p
 from sync.server import errors
 from sync.server.clock import Clock, SystemClock
+from sync.server.context import Principal
 from sync.server.db import Checkpoints, Database, make_engine
 from sync.server.limits import BodyLimit
 from sync.server.migrate import upgrade
 from sync.server.routes import auth, supervisor, sync, warehouse
+from sync.server.services import daily
 from sync.server.services.prefetch import Prefetcher
+from sync.server.services.runner import Runner
+from sync.server.services.slips import SlipCache
 from sync.server.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -36,6 +41,26 @@ def prepare_database(settings: Settings, db: Database) -> None:
         seed_if_empty(db, settings)
 
 
+SYSTEM = Principal(0, "system", "system", "supervisor", None)
+
+
+async def _each_new_day(app: FastAPI) -> None:
+    """Once per business day (checked every few minutes, and at start), re-date what time
+    moves (services/daily.py). Several workers may each do it: the second finds nothing."""
+    settings: Settings = app.state.settings
+    last = None
+    while True:
+        today = app.state.clock.today()
+        if today != last:
+            runner = Runner(app.state.db, app.state.clock, settings, SYSTEM)
+            try:
+                await anyio.to_thread.run_sync(runner.write, daily.new_day)
+                last = today
+            except Exception:  # logged; tried again at the next check
+                logging.getLogger(__name__).exception("the new day's re-dating failed")
+        await asyncio.sleep(settings.new_day_check_seconds)
+
+
 def create_app(
     settings: Settings | None = None, *, clock: Clock | None = None, prepare: bool = True
 ) -> FastAPI:
@@ -43,6 +68,7 @@ def create_app(
     db = Database(
         make_engine(settings.database_url, echo=settings.sql_echo, pool_size=settings.db_pool_size)
     )
+    db.slips = SlipCache()
     if prepare:
         prepare_database(settings, db)
     app_checkpoints = Checkpoints(db.engine)
@@ -53,8 +79,11 @@ def create_app(
         # contention for the same work (requests queue in the event loop instead).
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.threads
         app.state.pushers = pushers = _pushers(settings)  # a fresh pool each time it serves
+        days = asyncio.create_task(_each_new_day(app)) if settings.new_day_check_seconds else None
         with app_checkpoints.serving():
             yield
+        if days is not None:
+            days.cancel()
         pushers.shutdown(wait=False)
 
     app = FastAPI(

@@ -12,6 +12,7 @@ from sqlalchemy import Connection
 from sqlmodel import Session
 
 from app.domain.model import AllocationPolicy
+from app.domain.slip import Confidence
 from sync.server.settings import Settings
 
 T = TypeVar("T")
@@ -48,6 +49,11 @@ class Tx:
     # weak, and re-selecting a row we already had costs a round trip.
     held: list[object] = field(default_factory=list)
     _conn: Connection | None = field(default=None, repr=False)
+    # The process's slip book (services/slips.SlipCache); None: dates trust receipt dates.
+    slips: Any = None
+    slips_changed: bool = False  # a receipt closed: the book is rebuilt after the commit
+    cause: str = ""  # why dates may move in this transaction, in words (for ETA-change events)
+    _confidence: Confidence | None = field(default=None, repr=False)
 
     def core(self) -> Connection:
         """The transaction's connection, for Core statements on tables (the hot paths): the
@@ -69,6 +75,17 @@ class Tx:
     @property
     def policy(self) -> AllocationPolicy:
         return self.settings.allocation_policy
+
+    @property
+    def confidence(self) -> Confidence | None:
+        """What dates are promised at: the suppliers' slip history and the business's chosen
+        confidence (None when the server trusts receipt dates as they are)."""
+        if self.slips is None or self.settings.promise_confidence is None:
+            return None
+        if self._confidence is None:
+            level = self.settings.promise_confidence
+            self._confidence = self.slips.confidence(self.session, level)
+        return self._confidence
 
     def touch(self, entity: str, key: object) -> None:
         self.touched[(entity, str(key))] = None

@@ -249,6 +249,9 @@ class Database:
         self._writer: AbstractContextManager[object] = (
             WriterLock(engine.url.database) if self.is_sqlite else nullcontext()
         )
+        # The process's slip book (services/slips.SlipCache), set by the app; None: dates trust
+        # receipt dates as they are.
+        self.slips: Any = None
 
     def session(self) -> Session:
         """A session for reading (and for writes that cannot collide, e.g. in tests)."""

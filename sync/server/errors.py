@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from app.domain.model import DomainError
 from sync.server.services.feed import BadAfter, CursorAhead
 from sync.server.services.push import Gap, WrongDevice
-from sync.server.services.refusals import Conflict, NotFound, Refusal
+from sync.server.services.refusals import Conflict, NotFound, Refusal, Unprocessable
 
 
 def _where(loc: tuple[Any, ...] | list[Any]) -> str:
@@ -80,6 +80,13 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(BadAfter)
     async def _bad_after(_: Request, exc: BadAfter) -> JSONResponse:
+        return JSONResponse(
+            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+            content={"detail": str(exc), "message": str(exc)},
+        )
+
+    @app.exception_handler(Unprocessable)
+    async def _unprocessable(_: Request, exc: Unprocessable) -> JSONResponse:
         return JSONResponse(
             status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
             content={"detail": str(exc), "message": str(exc)},

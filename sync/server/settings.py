@@ -40,6 +40,12 @@ class Settings(BaseSettings):
     # The business calendar: "today", weekly trends and delivery days are read in this zone.
     timezone: str = "UTC"
     service_level: float = Field(default=0.95, gt=0, lt=1)
+    # Dates are promised at this confidence, from how late each supplier has been (empty: trust
+    # every receipt's date as it is, as before).
+    promise_confidence: float | None = Field(default=0.95, gt=0, lt=1)
+    # How often the server checks whether a new business day began (then it re-dates what time
+    # moves: services/daily.py); 0 turns it off (tests and simulations call /warehouse/new-day).
+    new_day_check_seconds: float = Field(default=300, ge=0)
     demand_history_days: int = Field(default=56, ge=2, le=730)
     # Run `alembic upgrade head` when the app starts, and seed demo data into an empty database.
     migrate_on_start: bool = True

@@ -35,6 +35,7 @@ from sync.server.migrate import upgrade
 from sync.server.models import (
     Account,
     Product,
+    ReceiptPromise,
     ScheduledReceipt,
     Stock,
     Supplier,
@@ -207,10 +208,19 @@ class World:
             s.add(Stock(sku=sku, warehouse_id=self.warehouse_id, on_hand=on_hand))
         return sku
 
-    def receipt(self, sku: str, quantity: int, expected: date, kind: str = "confirmed") -> int:
+    def receipt(
+        self,
+        sku: str,
+        quantity: int,
+        expected: date,
+        kind: str = "confirmed",
+        *,
+        supplier_id: int | None = None,
+    ) -> int:
+        """A scheduled receipt with its first date promise (as services/receipts.py makes)."""
         with self.db.write() as s:
             r = ScheduledReceipt(
-                supplier_id=self.supplier_id,
+                supplier_id=supplier_id or self.supplier_id,
                 sku=sku,
                 warehouse_id=self.warehouse_id,
                 quantity=quantity,
@@ -218,10 +228,30 @@ class World:
                 kind=kind,
                 created_at=START,
                 updated_at=START,
+                first_expected=expected,
+                base=quantity,
+                promise_started=START,
             )
             s.add(r)
             s.flush()
+            s.add(
+                ReceiptPromise(
+                    receipt_id=r.id,
+                    basis=kind,
+                    expected=expected,
+                    base=quantity,
+                    arrived_before=0,
+                    started_at=START,
+                )
+            )
             return r.id
+
+    def supplier(self, name: str) -> int:
+        with self.db.write() as s:
+            sup = Supplier(name=name, lead_time_mean_days=7, lead_time_sd_days=2)
+            s.add(sup)
+            s.flush()
+            return sup.id
 
     def account(
         self,

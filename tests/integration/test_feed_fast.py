@@ -98,6 +98,11 @@ async def build(server, client, world) -> dict[str, Any]:
         {"sku": "C", "warehouse_id": wh2_id, "quantity": 5, "expected": days(4).isoformat()},
     )
     assert scheduled.status_code == 201, scheduled.text
+    # A receipt that came in two parts, the second late: a supplier's slip history.
+    extra = world.receipt("B", 2, days(1))
+    assert (await boss.post(f"/warehouse/receipts/{extra}/receive", {"quantity": 1})).is_success
+    server.clock.advance(days=3)
+    assert (await boss.post(f"/warehouse/receipts/{extra}/receive", {})).is_success
     for device, account in ((rep1, a1), (rep2, a2_id)):
         for phone in ("555-1111", "555-2222"):  # the second edit, on version 1 too, overlaps
             await device.push(
@@ -154,6 +159,8 @@ def slow_record(session, section: str, key: str) -> dict[str, Any]:
             record: Any = pub.warehouse(session.get(Warehouse, int(key)))
         case "suppliers":
             record = pub.supplier(session.get(Supplier, int(key)))
+        case "supplier_history":
+            record = pub.supplier_history(session, int(key))
         case "products":
             record = pub.product(session.get(Product, key))
         case "stock":
@@ -186,6 +193,7 @@ def same(a: Any, b: Any) -> bool:
 ENTITY = {
     "warehouses": "warehouse",
     "suppliers": "supplier",
+    "supplier_history": "supplier_history",
     "products": "product",
     "stock": "stock",
     "receipts": "receipt",
@@ -345,9 +353,9 @@ async def test_prefetched_pages_equal_pages_built_on_request(server, client, wor
     # gzip asked for: prefetched bodies are gzipped ahead (httpx decodes them transparently)
     ahead = await snapshot_all(people["rep1"], prefetch=prefetch)
     assert ahead == plain
-    # products (2 pages of 2), stock (2: WH1 only), receipts (1): all five came from the
-    # prefetch (the first products page is built once the suppliers' last page is served)
-    assert prefetch.hits - before == 5
+    # supplier_history (1), products (2 pages of 2), stock (2: WH1 only), receipts (1): all six
+    # came from the prefetch (each first page is built once the section before is served)
+    assert prefetch.hits - before == 6
 
 
 async def test_a_change_after_the_prefetch_is_never_hidden_by_it(server, client, world):

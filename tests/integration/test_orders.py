@@ -88,6 +88,9 @@ async def test_a_worse_answer_than_promised_needs_attention_until_acknowledged(c
         "eta": None,
         "eta_kind": None,
         "price_cents": None,
+        "schedule": None,
+        "ship": None,
+        "ship_kind": None,
     }
     pulled = await rep.get("/sync/pull", cursor=0)
     order = next(c for c in pulled.json()["changes"] if c["entity"] == "order")["data"]
@@ -150,9 +153,13 @@ async def test_cancel_line_releases_stock_to_the_queue_at_once(server, client, w
     b = lines[behind["order_id"].replace("-", "")]
     assert (w.allocated, w.waiting, w.filled_at is not None) == (4, 0, True)
     assert (b.allocated, b.waiting, b.eta_date) == (1, 2, days(10))
-    assert [(e.old_date, e.new_date) for e in events] == [(None, days(10))]
-    # the moved line's rep is told why, not whose order freed the units
-    assert events[0].cause == "units freed: another order was cancelled"
+    # Both customers' dates moved: the waiter's goods go now, the rest of behind's is dated.
+    assert {(e.order_id.hex, e.old_date, e.new_date) for e in events} == {
+        (waiter["order_id"].replace("-", ""), days(10), days(0)),
+        (behind["order_id"].replace("-", ""), None, days(10)),
+    }
+    # the moved lines' rep is told why, not whose order freed the units
+    assert {e.cause for e in events} == {"units freed: another order was cancelled"}
     assert holder["order_id"][:8] not in events[0].cause
     assert world.stock("A").reserved == 5
 

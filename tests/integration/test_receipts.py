@@ -91,7 +91,14 @@ async def test_a_delay_and_a_cancellation_move_etas_with_events(server, client, 
     again = await boss.post(f"/warehouse/receipts/{second}/cancel")
     assert again.status_code == 409 and "already cancelled" in again.json()["detail"]
     with server.db.session() as s:
-        assert len(s.exec(select(EtaChangeEvent)).all()) == 2
+        events = s.exec(select(EtaChangeEvent).order_by(EtaChangeEvent.id)).all()
+        # The customer's dates: the delay moves the first order; the cancellation leaves the
+        # all-or-nothing order with no date, its in-stock line B too (it ships with A or not).
+        assert [(str(e.order_id), e.sku, e.old_date, e.new_date) for e in events] == [
+            (orders[0]["order_id"], "A", days(5), days(8)),
+            (orders[1]["order_id"], "A", days(12), None),
+            (orders[1]["order_id"], "B", days(12), None),
+        ]
 
 
 async def test_a_new_receipt_dates_undated_lines(client, world):

@@ -82,8 +82,11 @@ async def test_reports_and_reference_data(server, client, world):
     await rep.order(account, ("C", 12))
     server.clock.advance(days=1)
     low = await api.low_stock(limit=5)
-    assert isinstance(low, p.LowStockList) and low.total == len(low.items) == 1
-    (c,) = low.items
+    # B sold 3 yesterday, its first sale: its demand counts from then (1.5 a day over the two
+    # days kept), not spread over 56 days, so its 7 projected are under its reorder point too.
+    assert isinstance(low, p.LowStockList) and low.total == len(low.items) == 2
+    c, b = low.items
+    assert (b.sku, b.mean_daily_demand, b.projected_free) == ("B", 1.5, 7)
     assert (c.sku, c.name, c.warehouse_id) == ("C", "Product C", world.warehouse_id)
     assert (c.free_now, c.inbound, c.backordered, c.projected_free) == (0, 0, 10, -10)
     assert c.mean_daily_demand > 0 and 0 <= c.safety_stock <= c.reorder_point

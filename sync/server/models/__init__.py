@@ -29,6 +29,7 @@ from sync.server.models.people import (
     User,
     UserCreate,
 )
+from sync.server.models.supply import ItemSupplier, PurchaseOrder, ReceiptDelivery, ReceiptPromise
 from sync.server.models.sync import AppliedMutation, ChangeRow, ConflictRecord, DeadLetter
 
 __all__ = [
@@ -42,12 +43,16 @@ __all__ = [
     "DeadLetter",
     "Device",
     "EtaChangeEvent",
+    "ItemSupplier",
     "Order",
     "OrderEvent",
     "OrderLine",
     "Product",
     "ProductCreate",
+    "PurchaseOrder",
     "ReceiptCreate",
+    "ReceiptDelivery",
+    "ReceiptPromise",
     "ScheduledReceipt",
     "ServerModel",
     "Shipment",

@@ -13,8 +13,13 @@ from sync.server.models.types import JSON, UTCDateTime
 
 class SupplierBase(ServerModel):
     name: str = Field(max_length=120)
+    # The nominal lead time (what the supplier quotes) and its spread as typed in; what they
+    # really do is learned from receipts (app.domain.slip, services/slips.py).
     lead_time_mean_days: float = Field(ge=0, le=365)
     lead_time_sd_days: float = Field(ge=0, le=365)
+    contact_name: str = Field(default="", max_length=120)
+    email: str = Field(default="", max_length=120)
+    phone: str = Field(default="", max_length=40)
 
 
 class Supplier(SupplierBase, table=True):
@@ -84,16 +89,32 @@ class ReceiptBase(ServerModel):
 
 
 class ScheduledReceipt(ReceiptBase, table=True):
+    """Supply to come: a purchase-order line (or, without `po_id`, a receipt scheduled by hand,
+    e.g. a transfer). `expected` is its current date; the promise it is measured against for
+    slip began on `promise_started` with `base` units, of which `arrived` are in; `moved` once
+    the date was moved from the first promise (`first_expected`)."""
+
     __tablename__ = "scheduled_receipt"
     __table_args__ = (
         Index("ix_receipt_open", "sku", "warehouse_id", "status"),
+        Index("ix_receipt_po", "po_id"),
+        Index("ix_receipt_supplier_closed", "supplier_id", "closed_at"),
         CheckConstraint("received >= 0 AND received <= quantity", name="received"),
     )
     id: int | None = Field(default=None, primary_key=True)
     received: int = 0
-    status: str = Field(default="scheduled", max_length=12)  # scheduled | received | cancelled
+    # draft (a PO line not sent: no supply yet) | scheduled | received | cancelled
+    status: str = Field(default="scheduled", max_length=12)
     created_at: datetime = Field(sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)
+    po_id: int | None = Field(default=None, foreign_key="purchase_order.id")
+    ordered_on: date | None = None  # the day the PO was sent (the lead time counts from it)
+    first_expected: date | None = None  # the first date promised (None: = expected)
+    moved: bool = False
+    base: int = 0  # units of the current promise (0: the quantity)
+    arrived: int = 0  # of those, units received
+    promise_started: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
     @property
     def remaining(self) -> int:

@@ -101,6 +101,16 @@ class OrderLine(ServerModel, table=True):
     promised_eta: date | None = None
     promised_eta_kind: str | None = Field(default=None, max_length=12)
     promised_price_cents: int | None = None  # the unit price the rep quoted
+    # What the rep showed for the line, as the cart showed it: [[iso date or null, units], ...]
+    # (units now, dated parts, units with no date) and the day the line reaches the customer
+    # under the order's shipment policy (None: part of it had no date).
+    promised_schedule: list[list[Any]] | None = Field(default=None, sa_type=JSON)
+    promised_ship: date | None = None
+    # The customer's date: the last date shown or told by a notice. A change of the line's
+    # date is measured against it, and each change makes exactly one ETA-change event.
+    told_date: date | None = None
+    told_kind: str | None = Field(default=None, max_length=12)
+    likely_date: date | None = None  # the day the line most likely completes (the median)
     alternatives: list[str] = Field(default_factory=list, sa_type=JSON)
     backordered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     filled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

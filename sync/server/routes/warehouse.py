@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path
 
 from sync import protocol as p
 from sync.server.deps import ProtocolChecked, SupervisorRunner
-from sync.server.services import receipts
+from sync.server.services import daily, receipts
 
 router = APIRouter(prefix="/warehouse", tags=["warehouse"], dependencies=[ProtocolChecked])
 
@@ -45,7 +45,15 @@ def receive(
     body: p.ReceiveRequest,
     run: SupervisorRunner,
 ) -> p.SupplyEventResult:
-    return run.write(lambda tx: receipts.receive(tx, receipt_id, body.quantity))
+    return run.write(
+        lambda tx: receipts.receive(
+            tx,
+            receipt_id,
+            body.quantity,
+            rest_expected=body.rest_expected,
+            close_rest=body.close_rest,
+        )
+    )
 
 
 @router.post("/receipts/{receipt_id}/delay", response_model=p.SupplyEventResult, responses=_errors)
@@ -71,6 +79,13 @@ def count(
     run: SupervisorRunner,
 ) -> p.SupplyEventResult:
     return run.write(lambda tx: receipts.count(tx, body))
+
+
+@router.post("/new-day", response_model=p.NewDayResult)
+def new_day(run: SupervisorRunner) -> p.NewDayResult:
+    """Re-date every waiting line and re-plan every order whose plan lies in the past, as the
+    server does by itself once each business day (dates at a confidence move with time)."""
+    return run.write(daily.new_day)
 
 
 @router.post("/shipments/{shipment_id}/ship", response_model=p.ShipResult, responses=_errors)

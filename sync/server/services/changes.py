@@ -136,6 +136,8 @@ def _state(session: Session, entity: str, key: str) -> tuple[dict[str, Any] | No
         case "supplier":
             row = session.get(Supplier, int(key))
             return (_dump(pub.supplier(row)) if row else None), None
+        case "supplier_history":
+            return _dump(pub.supplier_history(session, int(key))), None
         case "stock":
             row = session.get(Stock, pub.stock_key_parts(key))
             return (_dump(pub.stock(row)) if row else None), None

@@ -33,11 +33,24 @@ from app.domain.plans import plan_order
 from sync import protocol as p
 from sync.server.context import Principal, Tx
 from sync.server.fastsql import Fast, pipeline
-from sync.server.models import Account, Order, OrderEvent, OrderLine, Product, Shipment, Stock
+from sync.server.models import (
+    Account,
+    Order,
+    OrderEvent,
+    OrderLine,
+    Product,
+    Shipment,
+    Stock,
+)
 from sync.server.models import Warehouse as WarehouseTable
 from sync.server.services import publish as pub
 from sync.server.services.orders import _difference, _result, _verdict, verdict_of
-from sync.server.services.planning import plan_lines, replan_orders
+from sync.server.services.planning import (
+    line_days,
+    plan_lines,
+    record_eta_change,
+    replan_orders,
+)
 from sync.server.services.refusals import Refusal
 from sync.server.services.stockbook import Waiting, lock_books, redate
 
@@ -115,8 +128,13 @@ class NewLine:
     promised_eta: date | None
     promised_eta_kind: str | None
     promised_price_cents: int | None
+    promised_schedule: list[list[object]] | None
+    promised_ship: date | None
     alternatives: list[str]
     backordered_at: datetime | None
+    likely_date: date | None = None
+    told_date: date | None = None
+    told_kind: str | None = None
     shipped: int = 0
     filled_at: datetime | None = None
     shipped_at: datetime | None = None
@@ -168,6 +186,7 @@ def place_order(tx: Tx, who: Principal, m: p.PlaceOrder) -> p.MutationResult:
         today=tx.today,
         terms=terms,
         policy=tx.policy,
+        confidence=tx.confidence,
     )
     if all(av.now == 0 and products[av.item].discontinued for av in avs):
         names = ", ".join(
@@ -179,15 +198,16 @@ def place_order(tx: Tx, who: Principal, m: p.PlaceOrder) -> p.MutationResult:
         _new_line(tx, m.order_id, warehouse, i + 1, x, products[x.sku], av)
         for i, (x, av) in enumerate(zip(m.lines, avs, strict=True))
     ]
-    differences = [d for line in lines if (d := _difference(line)) is not None]
-    waits = any(line.waiting or line.cancelled for line in lines)
-    outcome = "accepted_with_changes" if differences else "backordered" if waits else "accepted"
     ready_day = ship_date(tx.today, terms, tx.today)
     for line in lines:
         line.id = line.line_no  # planned by line number: the ids come with the insert
     planned = plan_lines(
         policy.kind.value, policy.cap, lines, shipped_so_far=0, ready_day=ready_day
     )
+    moves = _tell(lines, line_days(planned, lines), m.lines)
+    differences = [d for line in lines if (d := _difference(line)) is not None]
+    waits = any(line.waiting or line.cancelled for line in lines)
+    outcome = "accepted_with_changes" if differences else "backordered" if waits else "accepted"
     order = SimpleNamespace(
         id=m.order_id,
         account_id=account.id,
@@ -212,6 +232,8 @@ def place_order(tx: Tx, who: Principal, m: p.PlaceOrder) -> p.MutationResult:
         unscheduled=planned.unscheduled,
     )
     _write(tx, order, lines, stock, planned.shipments)
+    if moves:
+        _told_otherwise(tx, order, moves)
     moved: set[uuid.UUID] = set()
     if not fifo:
         # Under priority a new line may rank ahead of older ones: re-date those it overtook.
@@ -229,6 +251,41 @@ def place_order(tx: Tx, who: Principal, m: p.PlaceOrder) -> p.MutationResult:
     verdict = _verdict(order, lines, m.lines)  # type: ignore[arg-type]
     verdict.plan = _plan(lines, avs, policy)
     return _result(m, verdict)
+
+
+def _tell(
+    lines: list[NewLine],
+    days: dict[int, tuple[date | None, str | None]],
+    wanted: list[p.OrderLineIn],
+) -> list[tuple[NewLine, date | None, str | None]]:
+    """Each line's customer date: the day it reaches them under the order's policy. The date
+    first shown is the rep's (from the promise, as the cart showed it), or the server's when the
+    app sent none. Where the server's day differs from the one shown, the customer must be told:
+    those lines are returned with the date shown (an ETA change is recorded once written)."""
+    moves = []
+    for line, x in zip(lines, wanted, strict=True):
+        day, kind = days.get(line.line_no, (None, None))
+        line.told_date, line.told_kind = day, kind
+        promise = x.promise
+        shown = day
+        if promise is not None and promise.schedule is not None:
+            shown = promise.ship
+            if shown != day:
+                kind_shown = promise.ship_kind.value if promise.ship_kind else None
+                moves.append((line, shown, kind_shown))
+        if line.backordered:
+            line.first_eta_date = shown
+    return moves
+
+
+def _told_otherwise(
+    tx: Tx, order: SimpleNamespace, moves: list[tuple[NewLine, date | None, str | None]]
+) -> None:
+    """The server dates a line otherwise than the rep showed: one ETA change from the date
+    shown, so the customer's date never changes silently."""
+    for line, shown, shown_kind in moves:
+        told = (line.told_date, line.told_kind)
+        record_eta_change(tx, order, line, (shown, shown_kind), told, "the server's check")
 
 
 def _exists(tx: Tx, order_id: uuid.UUID) -> bool:
@@ -336,13 +393,20 @@ def _new_line(
         schedule=[] if product.discontinued else _waiting_schedule(av),
         eta_date=eta.date if eta else None,
         eta_kind=eta.kind.value if eta else None,
-        first_eta_date=(av.eta.date if short and av.eta else None),
+        first_eta_date=None,  # the date shown: set once the plan dates the line (_tell)
         promised_label=promise.label.value if promise else None,
         promised_now=promise.now if promise else None,
         promised_eta=promise.eta if promise else None,
         promised_eta_kind=promise.eta_kind.value if promise and promise.eta_kind else None,
         promised_price_cents=promise.price_cents if promise else None,
+        promised_schedule=(
+            [[d.isoformat() if d else None, q] for d, q in promise.schedule]
+            if promise is not None and promise.schedule is not None
+            else None
+        ),
+        promised_ship=promise.ship if promise else None,
         alternatives=list(av.alternatives),
+        likely_date=av.likely if short else None,
         backordered_at=tx.now if short else None,
     )
 

@@ -50,6 +50,7 @@ from sync.server.models import (
 )
 from sync.server.services import publish as pub
 from sync.server.services.changes import latest_seq
+from sync.server.services.slips import NO_SUPPLIER, history
 
 
 class BadAfter(ValueError):
@@ -234,6 +235,12 @@ RECEIPTS = SqlSection(
         Col("expected", "expected"),
         Col("kind", "kind"),
         Col("status", "status"),
+        Col("first_expected", "first_expected"),
+        Col("moved", "moved", "bool"),
+        Col("base", "base"),
+        Col("arrived", "arrived"),
+        Col("po_id", "po_id"),
+        Col("ordered_on", "ordered_on"),
     ),
     scoped=True,
 )
@@ -275,7 +282,15 @@ def _warehouses(session: Session, _who: Principal, after: str | None, limit: int
 
 
 def _suppliers(session: Session, _who: Principal, after: str | None, limit: int, _s: Any) -> Page:
-    query = select(_SU.id, _SU.name, _SU.lead_time_mean_days, _SU.lead_time_sd_days)
+    query = select(
+        _SU.id,
+        _SU.name,
+        _SU.lead_time_mean_days,
+        _SU.lead_time_sd_days,
+        _SU.contact_name,
+        _SU.email,
+        _SU.phone,
+    )
     if after is not None:
         query = query.where(_SU.id > int(after))
     rows = session.execute(query.order_by(_SU.id).limit(limit)).all()
@@ -288,10 +303,27 @@ def _suppliers(session: Session, _who: Principal, after: str | None, limit: int,
                     "name": r.name,
                     "lead_time_mean_days": float(r.lead_time_mean_days),
                     "lead_time_sd_days": float(r.lead_time_sd_days),
+                    "contact_name": r.contact_name,
+                    "email": r.email,
+                    "phone": r.phone,
                 },
             )
             for r in rows
         ]
+    )
+
+
+def _supplier_history(
+    session: Session, _who: Principal, after: str | None, limit: int, _s: Any
+) -> Page:
+    """Every supplier's slip history (the catalog's: shared), 0 first for no supplier."""
+    ids = [NO_SUPPLIER, *session.execute(select(_SU.id).order_by(_SU.id)).scalars()]
+    if after is not None:
+        ids = [i for i in ids if i > int(after)]
+    ids = ids[:limit]
+    found = history(session, ids)
+    return Page(
+        [(str(i), {"supplier_id": i, "curves": [c.wire() for c in found.get(i, [])]}) for i in ids]
     )
 
 
@@ -329,7 +361,7 @@ _ORDER_COLS = (
 _LINE_COLS = (
     _L.order_id, _L.line_no, _L.sku, _L.quantity, _L.price_cents, _L.label, _L.allocated,
     _L.waiting, _L.cancelled, _L.shipped, _L.backordered, _L.eta_date, _L.eta_kind,
-    _L.first_eta_date, _L.alternatives,
+    _L.first_eta_date, _L.alternatives, _L.told_date, _L.told_kind, _L.likely_date,
 )  # fmt: skip
 _LINES_OF = select(*_LINE_COLS).where(_L.order_id.in_(bindparam("ids", expanding=True)))
 _SHIPMENTS_OF = select(
@@ -429,6 +461,7 @@ PyFetch = Callable[[Session, Principal, str | None, int, list[int] | None], Page
 PY_SECTIONS: dict[str, PyFetch] = {
     "warehouses": _warehouses,
     "suppliers": _suppliers,
+    "supplier_history": _supplier_history,
     "accounts": _accounts,
     "orders": _orders,
     "queue": _queue,
@@ -485,6 +518,7 @@ def snapshot_counts(session: Session, who: Principal) -> dict[str, int]:
     if scope is not None:
         queue = queue.where(_L.warehouse_id.in_(scope))
     counts["queue"] = session.execute(queue).scalar_one()
+    counts["supplier_history"] = counts["suppliers"] + 1  # and receipts with no supplier
     conflicts = select(func.count()).select_from(ConflictRecord.__table__)  # type: ignore[attr-defined]
     if mine is not None:
         conflicts = conflicts.where(_conflict_scope(who))

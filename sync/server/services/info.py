@@ -15,4 +15,5 @@ def server_info(settings: Settings, clock: Clock) -> p.ServerInfo:
         today=clock.today(),
         max_batch=p.MAX_BATCH,
         max_page=p.MAX_PAGE,
+        promise_confidence=settings.promise_confidence,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import date
 
 from sqlmodel import select
 
@@ -63,6 +64,12 @@ def _difference(line: OrderLine) -> str | None:
         said.append(f"only {line.allocated} of {line.quantity} now (you saw {line.promised_now})")
     if line.cancelled:
         said.append(f"{line.cancelled} cannot be supplied (discontinued)")
+    elif line.promised_schedule is not None:  # the promise as the cart showed it: its date
+        shown, told = line.promised_ship, line.told_date
+        if told is None and shown is not None:
+            said.append(f"no date for all of it (you showed {shown.isoformat()})")
+        elif told is not None and shown is not None and told > shown:
+            said.append(f"reaches the customer {told.isoformat()} (you showed {shown.isoformat()})")
     elif line.waiting:
         if line.eta_date is None and line.promised_eta is not None:
             said.append(f"no restock date (you saw ETA {line.promised_eta.isoformat()})")
@@ -94,6 +101,9 @@ def _line_result(line: OrderLine, promise: p.PromisedLine | None) -> p.LineResul
         eta=line.eta_date,
         eta_kind=line.eta_kind,
         alternatives=line.alternatives or [],
+        ship=line.told_date,
+        ship_kind=line.told_kind,
+        likely=line.likely_date,
         promised=promise,
         difference=_difference(line),
     )
@@ -125,6 +135,12 @@ def _stored_promise(line: OrderLine) -> p.PromisedLine | None:
         eta=line.promised_eta,
         eta_kind=line.promised_eta_kind,
         price_cents=line.promised_price_cents,
+        schedule=(
+            [(date.fromisoformat(d) if d else None, q) for d, q in line.promised_schedule]
+            if line.promised_schedule is not None
+            else None
+        ),
+        ship=line.promised_ship,
     )
 
 

@@ -13,12 +13,20 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import col, delete, select
 
-from app.domain.allocation import LineState, releasable
+from app.domain.allocation import EtaChange, LineState, releasable
 from app.domain.availability import ship_date
-from app.domain.model import PolicyKind, ShipmentPolicy, Terms
-from app.domain.plans import PlanLine, plan_shipments
+from app.domain.model import Eta, EtaKind, PolicyKind, ShipmentPolicy, Terms
+from app.domain.plans import PlanLine, line_dates, plan_shipments
 from sync.server.context import Tx
-from sync.server.models import Account, Order, OrderLine, Shipment, Warehouse
+from sync.server.models import (
+    Account,
+    EtaChangeEvent,
+    Order,
+    OrderEvent,
+    OrderLine,
+    Shipment,
+    Warehouse,
+)
 from sync.server.services.stockbook import terms_for
 
 CLOSED = ("cancelled", "rejected", "fulfilled")
@@ -135,6 +143,83 @@ def replan(tx: Tx, order: Order) -> None:
             )
         )
     order.unscheduled = planned.unscheduled
+    tell(tx, order, lines, planned)
+
+
+def line_days(
+    planned: PlannedShipments, lines: Sequence[Any]
+) -> dict[int, tuple[date | None, str | None]]:
+    """Each open line's date under its order's policy (app.domain.plans.line_dates) and kind,
+    by line number; shipped and cancelled lines have none."""
+    dated = line_dates(
+        [(day, [str(i["line_no"]) for i in items]) for _status, day, items in planned.shipments],
+        [str(i["line_no"]) for i in planned.unscheduled],
+        [str(li.line_no) for li in lines if li.waiting and li.eta_kind == "estimated"],
+    )
+    out: dict[int, tuple[date | None, str | None]] = {}
+    for li in lines:
+        if li.shipped >= li.quantity - li.cancelled:
+            continue  # shipped (or cancelled): nothing more to tell
+        eta = dated.get(str(li.line_no))
+        out[li.line_no] = (eta.date, eta.kind.value) if eta else (None, None)
+    return out
+
+
+def tell(tx: Tx, order: Order, lines: Sequence[OrderLine], planned: PlannedShipments) -> None:
+    """The notice rule: a line's date is what the customer was last told (shown or noticed);
+    whenever its date under the plan differs, one ETA-change event tells it, naming the date
+    told before, and that date becomes the customer's date."""
+    days = line_days(planned, lines)
+    moved = False
+    for line in lines:
+        if line.line_no not in days:
+            continue  # shipped or cancelled
+        day, kind = days[line.line_no]
+        if day == line.told_date:
+            line.told_kind = kind  # sureness alone is not a new date
+            continue
+        old = (line.told_date, line.told_kind)
+        record_eta_change(tx, order, line, old, (day, kind), tx.cause or "re-planned")
+        line.told_date, line.told_kind = day, kind
+        moved = True
+    if moved:
+        tx.session.flush()
+
+
+Told = tuple[date | None, str | None]  # a date and its kind; (None, None): no date
+
+
+def record_eta_change(tx: Tx, order: Any, line: Any, old: Told, new: Told, cause: str) -> None:
+    """One ETA-change event for a line (and a line in the order's history), naming the date
+    the customer had before."""
+    was = Eta(old[0], EtaKind(old[1] or "confirmed")) if old[0] else None
+    now = Eta(new[0], EtaKind(new[1] or "confirmed")) if new[0] else None
+    words = EtaChange(str(line.id), was, now).describe()
+    event = EtaChangeEvent(
+        line_id=line.id,
+        order_id=order.id,
+        rep_id=order.rep_id,
+        sku=line.sku,
+        old_date=old[0],
+        old_kind=old[1] if old[0] else None,
+        new_date=new[0],
+        new_kind=new[1] if new[0] else None,
+        message=words[:200],
+        cause=cause[:200],
+        created_at=tx.now,
+    )
+    tx.session.add(event)
+    tx.session.add(
+        OrderEvent(
+            order_id=order.id,
+            at=tx.now,
+            actor="system",
+            kind="eta",
+            message=f"line {line.line_no}: {words} ({cause})"[:500],
+        )
+    )
+    tx.session.flush()
+    tx.touch("eta_change", event.id)
 
 
 def _item(line: Any, quantity: int) -> dict[str, object]:

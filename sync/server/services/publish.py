@@ -24,6 +24,7 @@ from sync.server.models import (
     Supplier,
     Warehouse,
 )
+from sync.server.services.slips import history
 
 
 def product(row: Product) -> p.ProductPublic:
@@ -36,6 +37,11 @@ def warehouse(row: Warehouse) -> p.WarehousePublic:
 
 def supplier(row: Supplier) -> p.SupplierPublic:
     return p.SupplierPublic.model_validate(row, from_attributes=True)
+
+
+def supplier_history(session: Session, supplier_id: int) -> p.SupplierHistoryPublic:
+    found = history(session, [supplier_id]).get(supplier_id, [])
+    return p.SupplierHistoryPublic(supplier_id=supplier_id, curves=[c.wire() for c in found])
 
 
 def stock(row: Stock) -> p.StockPublic:
@@ -66,6 +72,12 @@ def receipt(row: ScheduledReceipt) -> p.ReceiptPublic:
         expected=row.expected,
         kind=row.kind,
         status=row.status,
+        first_expected=row.first_expected,
+        moved=bool(row.moved),
+        base=row.base,
+        arrived=row.arrived,
+        po_id=row.po_id,
+        ordered_on=row.ordered_on,
     )
 
 
@@ -89,6 +101,9 @@ def line(row: OrderLine) -> p.LinePublic:
         eta_kind=row.eta_kind,
         first_eta=row.first_eta_date,
         alternatives=row.alternatives or [],
+        told=row.told_date,
+        told_kind=row.told_kind,
+        likely=row.likely_date,
     )
 
 
@@ -209,6 +224,9 @@ def line_data(r: Any) -> dict[str, Any]:
         "eta_kind": r.eta_kind,
         "first_eta": r.first_eta_date,
         "alternatives": list(r.alternatives or []),
+        "told": r.told_date,
+        "told_kind": r.told_kind,
+        "likely": r.likely_date,
     }
 
 

@@ -220,6 +220,7 @@ class Pusher:
             settings=self.settings,
             actor=who.username,
             is_postgres=self.db.is_postgres,
+            slips=self.db.slips,
         )
         # SQLAlchemy's own nested transaction, not a bare SAVEPOINT: when an ORM flush fails,
         # the session rolls back to it and stays usable for the next mutation.

@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from dataclasses import replace
+from datetime import date
 
 from sqlmodel import Session, col, select
 
@@ -23,11 +24,12 @@ from sync import protocol as p
 from sync.server.context import Tx
 from sync.server.models import (
     Account,
-    EtaChangeEvent,
     Order,
     OrderEvent,
     OrderLine,
     Product,
+    ReceiptDelivery,
+    ReceiptPromise,
     ScheduledReceipt,
     Shipment,
     Stock,
@@ -36,7 +38,8 @@ from sync.server.models import (
 )
 from sync.server.services import publish as pub
 from sync.server.services.planning import replan, replan_orders
-from sync.server.services.refusals import Conflict, NotFound
+from sync.server.services.refusals import Conflict, NotFound, Unprocessable
+from sync.server.services.slips import NO_SUPPLIER
 from sync.server.services.stockbook import (
     ItemBook,
     Settled,
@@ -71,6 +74,48 @@ def _locked_receipt(tx: Tx, receipt_id: int) -> tuple[ScheduledReceipt, ItemBook
     if receipt.status == "scheduled":
         book.receipts.append(receipt)  # the ORM row, so changes to it show in book.supply()
     return receipt, book
+
+
+def promise(tx: Tx, receipt: ScheduledReceipt, basis: str, expected: date) -> None:
+    """A new date promise for what remains of a receipt: its slip is measured from here on
+    (services/slips.py). The first promise is the receipt's first date."""
+    remaining = receipt.quantity - receipt.received
+    if receipt.first_expected is None:
+        receipt.first_expected = expected
+    receipt.moved = basis == "moved"
+    receipt.base, receipt.arrived, receipt.promise_started = remaining, 0, tx.now
+    receipt.updated_at = tx.now
+    tx.session.add(
+        ReceiptPromise(
+            receipt_id=receipt.id,
+            basis=basis,
+            expected=expected,
+            base=remaining,
+            arrived_before=receipt.received,
+            started_at=tx.now,
+        )
+    )
+
+
+def arrive(tx: Tx, receipt: ScheduledReceipt, quantity: int) -> None:
+    """Units arrived today: a delivery in the receipt's history."""
+    receipt.received += quantity
+    receipt.arrived += quantity
+    receipt.updated_at = tx.now
+    tx.session.add(
+        ReceiptDelivery(
+            receipt_id=receipt.id, quantity=quantity, received_on=tx.today, created_at=tx.now
+        )
+    )
+    if receipt.received == receipt.quantity:
+        close(tx, receipt, "received")
+
+
+def close(tx: Tx, receipt: ScheduledReceipt, status: str) -> None:
+    """Nothing more will come: its history is complete, and its supplier's grows."""
+    receipt.status, receipt.closed_at, receipt.updated_at = status, tx.now, tx.now
+    tx.slips_changed = True
+    tx.touch("supplier_history", receipt.supplier_id or NO_SUPPLIER)
 
 
 def _require_scheduled(receipt: ScheduledReceipt) -> None:
@@ -108,16 +153,27 @@ def schedule_receipt(tx: Tx, body: p.ReceiptCreateRequest) -> p.SupplyEventResul
         kind=body.kind.value,
         created_at=tx.now,
         updated_at=tx.now,
+        ordered_on=tx.today,
     )
     tx.session.add(receipt)
     tx.session.flush()
+    promise(tx, receipt, body.kind.value, body.expected)
     book.receipts.append(receipt)
     cause = f"receipt {receipt.id} scheduled for {body.expected.isoformat()}"
     settled = settle(tx, book, before, cause=cause, source="receipt")
     return _finish(tx, book, settled, receipt)
 
 
-def receive(tx: Tx, receipt_id: int, quantity: int | None) -> p.SupplyEventResult:
+def receive(
+    tx: Tx,
+    receipt_id: int,
+    quantity: int | None,
+    *,
+    rest_expected: date | None = None,
+    close_rest: bool = False,
+) -> p.SupplyEventResult:
+    """Units of a receipt arrived. What remains stays open at its date, or at `rest_expected`
+    (the supplier's new date for the rest: a new promise), or is closed (`close_rest`)."""
     receipt, book = _locked_receipt(tx, receipt_id)
     _require_scheduled(receipt)
     remaining = receipt.quantity - receipt.received
@@ -126,11 +182,19 @@ def receive(tx: Tx, receipt_id: int, quantity: int | None) -> p.SupplyEventResul
         raise Conflict(
             f"quantity: only {remaining} units remain on receipt {receipt_id}, not {quantity}"
         )
+    if rest_expected is not None and rest_expected < tx.today:
+        raise Unprocessable(
+            f"rest_expected: {rest_expected.isoformat()} is in the past (today is "
+            f"{tx.today.isoformat()}): give the day the supplier says the rest comes"
+        )
     before = book.snapshot(tx.policy)
-    receipt.received += quantity
-    receipt.updated_at = tx.now
-    if receipt.received == receipt.quantity:
-        receipt.status = "received"
+    arrive(tx, receipt, quantity)
+    rest = receipt.quantity - receipt.received
+    if rest and close_rest:
+        close(tx, receipt, "received")  # the rest will not come: closed short
+    elif rest and rest_expected is not None:
+        receipt.expected, receipt.kind = rest_expected, EtaKind.CONFIRMED.value
+        promise(tx, receipt, "moved", rest_expected)
     book.stock.on_hand += quantity
     cause = f"receipt {receipt_id}: {quantity} received"
     settled = settle(tx, book, before, cause=cause, source="receipt", receipt_id=receipt_id)
@@ -140,9 +204,15 @@ def receive(tx: Tx, receipt_id: int, quantity: int | None) -> p.SupplyEventResul
 def delay(tx: Tx, receipt_id: int, body: p.DelayRequest) -> p.SupplyEventResult:
     receipt, book = _locked_receipt(tx, receipt_id)
     _require_scheduled(receipt)
+    if body.expected < tx.today:
+        raise Unprocessable(
+            f"expected: {body.expected.isoformat()} is in the past (today is "
+            f"{tx.today.isoformat()}): a delay moves a receipt to a day still to come"
+        )
     before = book.snapshot(tx.policy)
     old = receipt.expected
     receipt.expected, receipt.kind, receipt.updated_at = body.expected, body.kind.value, tx.now
+    promise(tx, receipt, "moved", body.expected)
     cause = f"receipt {receipt_id} moved from {old.isoformat()} to {body.expected.isoformat()}"
     settled = settle(tx, book, before, cause=cause, source="receipt")
     return _finish(tx, book, settled, receipt)
@@ -152,7 +222,7 @@ def cancel_receipt(tx: Tx, receipt_id: int) -> p.SupplyEventResult:
     receipt, book = _locked_receipt(tx, receipt_id)
     _require_scheduled(receipt)
     before = book.snapshot(tx.policy)
-    receipt.status, receipt.updated_at = "cancelled", tx.now
+    close(tx, receipt, "cancelled")
     settled = settle(tx, book, before, cause=f"receipt {receipt_id} cancelled", source="receipt")
     return _finish(tx, book, settled, receipt)
 
@@ -227,38 +297,10 @@ def _take_back(
 def _lost_reservations(
     tx: Tx, book: ItemBook, taken: list[tuple[OrderLine, Eta]], cause: str
 ) -> set[uuid.UUID]:
-    """Lines that lost reserved units wait again: tell their customers the new date (the domain
-    reports only lines that were already waiting, so these are compared here)."""
-    moved: set[uuid.UUID] = set()
-    events = []
-    for line, was in taken:
-        now = (
-            Eta(line.eta_date, EtaKind(line.eta_kind)) if line.eta_date and line.eta_kind else None
-        )
-        change = EtaChange(str(line.id), was, now)
-        if was == now:
-            continue
-        event = EtaChangeEvent(
-            line_id=line.id,
-            order_id=line.order_id,
-            rep_id=book.waiting[line.id].rep_id,
-            sku=line.sku,
-            old_date=was.date,
-            old_kind=was.kind.value,
-            new_date=now.date if now else None,
-            new_kind=now.kind.value if now else None,
-            message=change.describe()[:200],
-            cause=cause[:200],
-            created_at=tx.now,
-        )
-        tx.session.add(event)
-        events.append(event)
-        moved.add(line.order_id)
-    if events:
-        tx.session.flush()
-        for event in events:
-            tx.touch("eta_change", event.id)
-    return moved
+    """Orders whose lines lost reserved units: they wait again, and the re-plan of each tells
+    its customer the new date (planning.tell)."""
+    tx.cause = cause
+    return {line.order_id for line, _was in taken}
 
 
 # ------------------------------------------------------------------------------------------

@@ -11,6 +11,11 @@ class NotFound(Exception):
     """An id in the path or body names nothing the caller may see (404)."""
 
 
+class Unprocessable(Exception):
+    """The request is well formed but a value in it cannot be (422): the message starts with
+    the field's name, as a validation error does."""
+
+
 class Conflict(Exception):
     """The request contradicts the current state (409); `body` says what the state is."""
 

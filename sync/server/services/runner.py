@@ -38,16 +38,23 @@ class Runner:
             settings=self.settings,
             actor=self.who.username,
             is_postgres=self.db.is_postgres,
+            slips=self.db.slips,
         )
 
     def write(self, work: Callable[[Tx], T]) -> T:
+        closed: list[bool] = []
+
         def attempt(session: Session) -> T:
             tx = self.tx(session)
             result = work(tx)
             publish(tx)
+            closed[:] = [tx.slips_changed]
             return result
 
-        return self.db.transact(attempt)
+        result = self.db.transact(attempt)
+        if any(closed):  # a receipt closed: its supplier's history grew
+            self.db.slips.invalidate()
+        return result
 
     def read(self, work: Callable[[Tx], T]) -> T:
         with self.db.session() as session:

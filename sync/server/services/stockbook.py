@@ -45,7 +45,6 @@ from sync.server.fastsql import Fast, pipeline
 from sync.server.models import (
     Account,
     AllocationRecord,
-    EtaChangeEvent,
     Order,
     OrderEvent,
     OrderLine,
@@ -76,13 +75,14 @@ class Waiting:
     schedule: list[list[object]]
     eta_date: date | None
     eta_kind: str | None
+    likely: date | None = None
 
     @classmethod
     def of(cls, line: OrderLine, order: Order, terms: Terms) -> Waiting:
         return cls(
             line.id, order.id, order.rep_id, line.line_no, line.sku, line.waiting,
             order.committed_at, order.tier, order.total_cents, order.policy, terms,
-            list(line.schedule or []), line.eta_date, line.eta_kind,
+            list(line.schedule or []), line.eta_date, line.eta_kind, line.likely_date,
         )  # fmt: skip
 
     def queued(self) -> QueuedLine:
@@ -118,7 +118,17 @@ class ItemBook:
 
     def supply(self) -> Supply:
         receipts = tuple(
-            Receipt(str(r.id), r.sku, r.quantity - r.received, r.expected, EtaKind(r.kind))
+            Receipt(
+                str(r.id),
+                r.sku,
+                r.quantity - r.received,
+                r.expected,
+                EtaKind(r.kind),
+                supplier=str(r.supplier_id) if r.supplier_id else None,
+                moved=bool(r.moved),
+                base=r.base if r.base >= r.arrived + r.quantity - r.received else 0,
+                arrived=r.arrived if r.base else 0,
+            )
             for r in self.receipts
             if r.status == "scheduled" and r.quantity > r.received
         )
@@ -243,7 +253,17 @@ _LOCK_ROWS_PG = _LOCK_ROWS.with_for_update()
 _LOCK_ROWS_F = Fast(_LOCK_ROWS)
 _LOCK_ROWS_PG_F = Fast(_LOCK_ROWS_PG)
 _RECEIPTS = select(
-    _RC.id, _RC.sku, _RC.quantity, _RC.received, _RC.expected, _RC.kind, _RC.status
+    _RC.id,
+    _RC.sku,
+    _RC.quantity,
+    _RC.received,
+    _RC.expected,
+    _RC.kind,
+    _RC.status,
+    _RC.supplier_id,
+    _RC.moved,
+    _RC.base,
+    _RC.arrived,
 ).where(
     _RC.warehouse_id == bindparam("wh"),
     _RC.sku.in_(bindparam("skus", expanding=True)),
@@ -353,6 +373,7 @@ def _load_queue(tx: Tx, warehouse_id: int, books: dict[str, ItemBook]) -> None:
             OrderLine.schedule,
             OrderLine.eta_date,
             OrderLine.eta_kind,
+            OrderLine.likely_date,
             Order.id,
             Order.rep_id,
             Order.committed_at,
@@ -367,14 +388,14 @@ def _load_queue(tx: Tx, warehouse_id: int, books: dict[str, ItemBook]) -> None:
     )
     terms: dict[tuple[int, ...], Terms] = {}
     for row in tx.session.exec(query):
-        (line_id, line_no, sku, waiting, schedule, eta, kind) = row[:7]
-        (order_id, rep_id, committed, tier, value, policy, days) = row[7:]
+        (line_id, line_no, sku, waiting, schedule, eta, kind, likely) = row[:8]
+        (order_id, rep_id, committed, tier, value, policy, days) = row[8:]
         key = tuple(days or ())
         if key not in terms:
             terms[key] = terms_for(warehouse, days)
         books[sku].waiting[line_id] = Waiting(
             line_id, order_id, rep_id, line_no, sku, waiting, committed, tier, value, policy,
-            terms[key], list(schedule or []), eta, kind,
+            terms[key], list(schedule or []), eta, kind, likely,
         )  # fmt: skip
 
 
@@ -446,19 +467,22 @@ def schedule_of(av: Availability) -> list[list[object]]:
     return [[d.isoformat() if d else None, q] for d, q in av.schedule()]
 
 
-def dates_of(av: Availability) -> tuple[list[list[object]], date | None, str | None]:
-    """A waiting line's schedule and completion ETA, as stored on the line."""
+Dates = tuple[list[list[object]], date | None, str | None, date | None]
+
+
+def dates_of(av: Availability) -> Dates:
+    """A waiting line's schedule, completion ETA and likely day, as stored on the line."""
     eta = completion_eta(av)
-    return schedule_of(av), (eta.date if eta else None), (eta.kind.value if eta else None)
+    kind = eta.kind.value if eta else None
+    return schedule_of(av), (eta.date if eta else None), kind, av.likely
 
 
 def store_dates(line: OrderLine, av: Availability) -> bool:
-    """Keep a waiting line's schedule and completion ETA; True if either moved."""
-    schedule, eta_date, eta_kind = dates_of(av)
-    moved = (line.schedule, line.eta_date, line.eta_kind) != (schedule, eta_date, eta_kind)
-    line.schedule, line.eta_date, line.eta_kind = schedule, eta_date, eta_kind
-    if line.backordered and line.first_eta_date is None and eta_date is not None:
-        line.first_eta_date = eta_date
+    """Keep a waiting line's schedule, completion ETA and likely day; True if any moved. (The
+    first date shown is the one of the commit: it is never rewritten.)"""
+    dates = dates_of(av)
+    moved = (line.schedule, line.eta_date, line.eta_kind, line.likely_date) != dates
+    line.schedule, line.eta_date, line.eta_kind, line.likely_date = dates
     return moved
 
 
@@ -497,49 +521,26 @@ def redate(
     after: tuple[Supply, DemandQueue],
     cause: str,
 ) -> tuple[tuple[EtaChange, ...], set[uuid.UUID]]:
-    """Re-date every waiting line of the item (only lines whose dates moved are written) and
-    record an ETA-change event for each line whose completion ETA moved since `before`."""
-    was = date_queue(before[0], before[1], today=tx.today, terms_of=book.terms_of)
-    now = date_queue(after[0], after[1], today=tx.today, terms_of=book.terms_of)
+    """Re-date every waiting line of the item (only lines whose dates moved are written); the
+    completion ETAs that moved since `before` are returned (previews show them). The customer
+    is told by the re-plan of each order whose lines moved (planning.tell)."""
+    tx.cause = cause
+    confidence = tx.confidence
+    was = date_queue(
+        before[0], before[1], today=tx.today, terms_of=book.terms_of, confidence=confidence
+    )
+    now = date_queue(
+        after[0], after[1], today=tx.today, terms_of=book.terms_of, confidence=confidence
+    )
     changes = eta_changes(was, now)
     moved: set[uuid.UUID] = set()
     for line_id, av in now.items():
         entry = book.waiting[int(line_id)]
-        if (entry.schedule, entry.eta_date, entry.eta_kind) == dates_of(av):
+        dates = dates_of(av)
+        if (entry.schedule, entry.eta_date, entry.eta_kind, entry.likely) == dates:
             continue
         line = tx.get(OrderLine, entry.line_id)
         store_dates(line, av)
-        entry.schedule, entry.eta_date, entry.eta_kind = dates_of(av)
+        entry.schedule, entry.eta_date, entry.eta_kind, entry.likely = dates
         moved.add(entry.order_id)
-    events = []
-    for change in changes:
-        entry = book.waiting[int(change.line_id)]
-        event = EtaChangeEvent(
-            line_id=entry.line_id,
-            order_id=entry.order_id,
-            rep_id=entry.rep_id,
-            sku=book.sku,
-            old_date=change.old.date if change.old else None,
-            old_kind=change.old.kind.value if change.old else None,
-            new_date=change.new.date if change.new else None,
-            new_kind=change.new.kind.value if change.new else None,
-            message=change.describe()[:200],
-            cause=cause[:200],
-            created_at=tx.now,
-        )
-        tx.session.add(event)
-        tx.session.add(
-            OrderEvent(
-                order_id=entry.order_id,
-                at=tx.now,
-                actor="system",
-                kind="eta",
-                message=f"line {entry.line_no}: {change.describe()} ({cause})"[:500],
-            )
-        )
-        events.append(event)
-    if events:
-        tx.session.flush()
-        for event in events:
-            tx.touch("eta_change", event.id)
     return changes, moved

@@ -55,7 +55,7 @@ def test_upgrade_from_schema_1_keeps_outbox_cursor_and_cart(tmp_path):
 
     store = Store.open(path, clock=Clock())  # the new app version opens the same file
     try:
-        assert schema_version(store.engine) == SCHEMA_VERSION == 4
+        assert schema_version(store.engine) == SCHEMA_VERSION == 5
         with store.read() as session:
             entries = pending(session)
             state = sync_state(session)

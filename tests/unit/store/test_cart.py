@@ -192,7 +192,10 @@ def test_placing_writes_order_promise_and_outbox_together_and_empties_the_cart(s
         "account_id": "A1",
         "lines": [{"sku": "CF-200", "quantity": 5, "promise": {
             "label": "partial", "now": 3, "eta": d(7).isoformat(), "eta_kind": "confirmed",
-            "price_cents": 1000}}],
+            "price_cents": 1000,
+                # as the cart showed it: 3 today, 2 on day 7; the line is complete on day 7
+                "schedule": [[d(0).isoformat(), 3], [d(7).isoformat(), 2]],
+                "ship": d(7).isoformat(), "ship_kind": "confirmed"}}],
         "policy": "ship_as_available",
         "cap": None,
         "note": "ring twice",

@@ -60,7 +60,7 @@ def page(draw: st.DrawFn) -> tuple[str, list[str], list[list[Any]]]:
     names = [n for n in specs if n in required or draw(st.booleans())]
     if entity == "stock" and draw(st.booleans()):
         names = [n for n in names if n not in ("sku", "warehouse_id")] + ["sku", "warehouse_id"]
-    names.append("supplier_id")
+    names.append("field_the_device_ignores")
     bad = draw(st.sampled_from([0.0, 0.0, 0.03]))  # share of bad values on this page
     rows = []
     for k in range(draw(st.integers(1, 4))):

@@ -68,13 +68,13 @@ def test_progress_shows_how_far_a_first_download_is():
     share, words = progress_of(
         SyncProgress("snapshot", 12_000, None, "downloading stock: 12000 records", "stock")
     )
-    assert share == pytest.approx(3 / 10)  # no total from the server: section by section
-    assert words == "First download: stock (4 of 10), 12,000 records"
+    assert share == pytest.approx(4 / 11)  # no total from the server: section by section
+    assert words == "First download: stock (5 of 11), 12,000 records"
     share, words = progress_of(SyncProgress("snapshot", 150_000, 200_000, "", "stock"))
     assert share == pytest.approx(0.75)
-    assert words == "First download: stock (4 of 10), 150,000 of 200,000 records"
+    assert words == "First download: stock (5 of 11), 150,000 of 200,000 records"
     _, words = progress_of(SyncProgress("snapshot", 10, None, "", "eta_changes"))
-    assert words == "First download: ETA changes (9 of 10), 10 records"
+    assert words == "First download: ETA changes (10 of 11), 10 records"
     assert progress_of(SyncProgress("push", 1, 4)) == (0.25, "Sending orders: 1 of 4")
     assert progress_of(SyncProgress("pull", 50, None, "50 update(s) received")) == (
         None, "Receiving updates: 50 update(s) received"

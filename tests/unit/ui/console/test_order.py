@@ -43,7 +43,8 @@ async def test_the_detail_says_what_is_reserved_waiting_and_when(http, world, se
 
     await boss.post(f"/warehouse/receipts/{receipt}/receive", {"quantity": 3})
     assert await state.load(order["order_id"])
-    assert [e.kind for e in state.view.history] == ["committed", "allocated"]
+    # B is there: its customer's date moves up to today, and they are told (an ETA change)
+    assert [e.kind for e in state.view.history] == ["committed", "allocated", "eta"]
     assert state.view.history[1].text == "line 2: 3 x B allocated (receipt) (system)"
     assert state.view.allocations == (
         f"3 Mar 2025 09:00 · line 2 (B): 3 from receipt {receipt}, by first come, first served",
