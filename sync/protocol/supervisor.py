@@ -6,7 +6,7 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, StringConstraints
 
 from app.domain.model import AllocationPolicy, EtaKind
 from sync.protocol.common import (
@@ -26,6 +26,7 @@ from sync.protocol.records import (
     ReceiptPublic,
     ShipmentPublic,
     StockPublic,
+    SupplierPublic,
 )
 
 
@@ -275,3 +276,167 @@ class NewDayResult(Response):
     items: int
     orders_replanned: int
     overdue_receipts: int
+
+
+# ------------------------------------------------------------------------------------------
+# Suppliers and purchase orders
+# ------------------------------------------------------------------------------------------
+
+Email = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, max_length=120, pattern=r"^$|^[^@\s]+@[^@\s]+\.[^@\s]+$"
+    ),
+]
+Days = Annotated[int, Field(strict=True, ge=0, le=365)]
+
+
+class SupplierIn(Request):
+    """A supplier's record: its name, what it quotes as lead time, and whom to call."""
+
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+    lead_time_mean_days: Annotated[float, Field(ge=0, le=365)]
+    lead_time_sd_days: Annotated[float, Field(ge=0, le=365)] = 0.0
+    contact_name: Annotated[str, StringConstraints(max_length=120)] = ""
+    email: Email = ""
+    phone: Annotated[str, StringConstraints(max_length=40)] = ""
+
+
+class ItemSupplierIn(Request):
+    """Who supplies an item, on what terms: the primary supplier, or a backup."""
+
+    sku: Sku
+    supplier_id: Id
+    role: Literal["primary", "backup"] = "primary"
+    lead_time_days: Days
+    min_order_qty: Annotated[int, Field(strict=True, ge=1, le=10_000_000)] = 1
+    pack_multiple: Annotated[int, Field(strict=True, ge=1, le=100_000)] = 1
+    unit_cost_cents: Annotated[int, Field(strict=True, ge=0, le=100_000_000)] = 0
+
+
+class ItemSupplierPublic(Response):
+    sku: str
+    supplier_id: int
+    role: Literal["primary", "backup"]
+    lead_time_days: int
+    min_order_qty: int
+    pack_multiple: int
+    unit_cost_cents: int
+
+
+class ScorecardMonth(Response):
+    month: date  # its first day
+    receipts: int
+    on_time_rate: float | None
+    mean_slip_days: float | None
+
+
+class Scorecard(Response):
+    """How a supplier delivered over the last year, from its closed receipts: on time against
+    the first date promised, slip (days after it), the share of ordered units that came, and
+    the lead time realised from order to the last delivery."""
+
+    receipts: int
+    on_time_rate: float | None
+    mean_slip_days: float | None
+    p90_slip_days: float | None
+    fill_rate: float | None
+    lead_time_mean_days: float | None
+    lead_time_p90_days: float | None
+    trend: list[ScorecardMonth]
+
+
+class SupplierDetail(Response):
+    supplier: SupplierPublic
+    scorecard: Scorecard
+    items: list[ItemSupplierPublic]
+    open_lines: int
+    overdue_lines: int
+
+
+class PurchaseOrderLineIn(Request):
+    sku: Sku
+    quantity: Quantity
+
+
+class PurchaseOrderCreate(Request):
+    supplier_id: Id
+    warehouse_id: Id
+    lines: Annotated[list[PurchaseOrderLineIn], Field(min_length=1, max_length=200)]
+    note: ShortText = ""
+
+
+POStatus = Literal["draft", "sent", "confirmed", "partly_received", "received", "cancelled"]
+
+
+class PurchaseOrderPublic(Response):
+    """A purchase order; its lines are receipts (ReceiptPublic: received, expected, kind)."""
+
+    id: int
+    supplier_id: int
+    supplier_name: str
+    warehouse_id: int
+    status: POStatus
+    note: str
+    created_at: datetime
+    sent_on: date | None
+    lines: list[ReceiptPublic]
+
+
+class PurchaseOrderList(Response):
+    items: list[PurchaseOrderPublic]
+    total: int
+
+
+class LineDate(Request):
+    receipt_id: Id
+    expected: date
+
+
+class PurchaseOrderConfirm(Request):
+    """The dates the supplier confirmed: one for every open line, or one per line."""
+
+    expected: date | None = None
+    lines: Annotated[list[LineDate], Field(max_length=200)] = []
+
+
+class FromAdviceRequest(Request):
+    """Turn reorder advice into draft purchase orders (all items advised, or these)."""
+
+    warehouse_id: Id | None = None
+    skus: Annotated[list[Sku], Field(max_length=1000)] | None = None
+
+
+class AdviceSkipped(Response):
+    sku: str
+    reason: str
+
+
+class DraftsFromAdvice(Response):
+    orders: list[PurchaseOrderPublic]
+    skipped: list[AdviceSkipped]
+
+
+class ChaseLine(Response):
+    """A backordered line that waits on an overdue receipt."""
+
+    order_id: uuid.UUID
+    account_name: str
+    rep_name: str
+    line_no: int
+    waiting: int
+    told: date | None  # the customer's date
+
+
+class OverdueReceipt(Response):
+    receipt: ReceiptPublic
+    supplier_name: str
+    days_late: int
+    lines: list[ChaseLine]
+
+
+class ChaseList(Response):
+    """Overdue receipts (past their date, not received), most late first, with the lines and
+    accounts that wait on each: whom to chase, and who to call."""
+
+    items: list[OverdueReceipt]

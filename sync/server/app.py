@@ -21,7 +21,7 @@ from sync.server.context import Principal
 from sync.server.db import Checkpoints, Database, make_engine
 from sync.server.limits import BodyLimit
 from sync.server.migrate import upgrade
-from sync.server.routes import auth, supervisor, sync, warehouse
+from sync.server.routes import auth, purchasing, supervisor, sync, warehouse
 from sync.server.services import daily
 from sync.server.services.prefetch import Prefetcher
 from sync.server.services.runner import Runner
@@ -109,6 +109,7 @@ def create_app(
     app.include_router(auth.router)
     app.include_router(sync.router)
     app.include_router(warehouse.router)
+    app.include_router(purchasing.router)
     app.include_router(supervisor.router)
     return app
 

@@ -231,6 +231,7 @@ class World:
                 first_expected=expected,
                 base=quantity,
                 promise_started=START,
+                ordered_on=START.date(),
             )
             s.add(r)
             s.flush()

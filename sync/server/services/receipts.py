@@ -28,6 +28,7 @@ from sync.server.models import (
     OrderEvent,
     OrderLine,
     Product,
+    PurchaseOrder,
     ReceiptDelivery,
     ReceiptPromise,
     ScheduledReceipt,
@@ -62,7 +63,7 @@ def _receipt(session: Session, receipt_id: int) -> ScheduledReceipt:
     return row
 
 
-def _locked_receipt(tx: Tx, receipt_id: int) -> tuple[ScheduledReceipt, ItemBook]:
+def locked_receipt(tx: Tx, receipt_id: int) -> tuple[ScheduledReceipt, ItemBook]:
     """Stock row first (the global lock order), then the receipt row."""
     found = _receipt(tx.session, receipt_id)
     book = _book(tx, found.sku, found.warehouse_id)
@@ -118,18 +119,42 @@ def close(tx: Tx, receipt: ScheduledReceipt, status: str) -> None:
     tx.touch("supplier_history", receipt.supplier_id or NO_SUPPLIER)
 
 
+def refresh_po(tx: Tx, po_id: int | None) -> None:
+    """A purchase order's state from its lines: draft, sent, confirmed, partly received,
+    received (every line closed, something came) or cancelled (nothing came)."""
+    if po_id is None:
+        return
+    order = tx.session.get(PurchaseOrder, po_id)
+    lines = list(tx.session.exec(select(ScheduledReceipt).where(ScheduledReceipt.po_id == po_id)))
+    if order is None or not lines:
+        return
+    statuses = {r.status for r in lines}
+    if statuses <= {"received", "cancelled"}:
+        state = "received" if "received" in statuses else "cancelled"
+    elif any(r.received for r in lines):
+        state = "partly_received"
+    elif "draft" in statuses:
+        state = "draft"
+    elif any(r.kind == "confirmed" for r in lines if r.status == "scheduled"):
+        state = "confirmed"
+    else:
+        state = "sent"
+    order.status = state
+
+
 def _require_scheduled(receipt: ScheduledReceipt) -> None:
     if receipt.status != "scheduled":
         raise Conflict(f"receipt {receipt.id} is already {receipt.status}")
 
 
-def _finish(
+def finish(
     tx: Tx, book: ItemBook, settled: Settled, receipt: ScheduledReceipt | None
 ) -> p.SupplyEventResult:
     replan_orders(tx, settled.orders)
     tx.touch("stock", pub.stock_key(book.sku, book.warehouse_id))
     if receipt is not None:
         tx.touch("receipt", receipt.id)
+        refresh_po(tx, receipt.po_id)
     return p.SupplyEventResult(
         receipt=pub.receipt(receipt) if receipt is not None else None,
         stock=pub.stock(book.stock),
@@ -161,7 +186,7 @@ def schedule_receipt(tx: Tx, body: p.ReceiptCreateRequest) -> p.SupplyEventResul
     book.receipts.append(receipt)
     cause = f"receipt {receipt.id} scheduled for {body.expected.isoformat()}"
     settled = settle(tx, book, before, cause=cause, source="receipt")
-    return _finish(tx, book, settled, receipt)
+    return finish(tx, book, settled, receipt)
 
 
 def receive(
@@ -174,12 +199,12 @@ def receive(
 ) -> p.SupplyEventResult:
     """Units of a receipt arrived. What remains stays open at its date, or at `rest_expected`
     (the supplier's new date for the rest: a new promise), or is closed (`close_rest`)."""
-    receipt, book = _locked_receipt(tx, receipt_id)
+    receipt, book = locked_receipt(tx, receipt_id)
     _require_scheduled(receipt)
     remaining = receipt.quantity - receipt.received
     quantity = remaining if quantity is None else quantity
     if quantity > remaining:
-        raise Conflict(
+        raise Unprocessable(
             f"quantity: only {remaining} units remain on receipt {receipt_id}, not {quantity}"
         )
     if rest_expected is not None and rest_expected < tx.today:
@@ -198,11 +223,11 @@ def receive(
     book.stock.on_hand += quantity
     cause = f"receipt {receipt_id}: {quantity} received"
     settled = settle(tx, book, before, cause=cause, source="receipt", receipt_id=receipt_id)
-    return _finish(tx, book, settled, receipt)
+    return finish(tx, book, settled, receipt)
 
 
 def delay(tx: Tx, receipt_id: int, body: p.DelayRequest) -> p.SupplyEventResult:
-    receipt, book = _locked_receipt(tx, receipt_id)
+    receipt, book = locked_receipt(tx, receipt_id)
     _require_scheduled(receipt)
     if body.expected < tx.today:
         raise Unprocessable(
@@ -215,16 +240,16 @@ def delay(tx: Tx, receipt_id: int, body: p.DelayRequest) -> p.SupplyEventResult:
     promise(tx, receipt, "moved", body.expected)
     cause = f"receipt {receipt_id} moved from {old.isoformat()} to {body.expected.isoformat()}"
     settled = settle(tx, book, before, cause=cause, source="receipt")
-    return _finish(tx, book, settled, receipt)
+    return finish(tx, book, settled, receipt)
 
 
 def cancel_receipt(tx: Tx, receipt_id: int) -> p.SupplyEventResult:
-    receipt, book = _locked_receipt(tx, receipt_id)
+    receipt, book = locked_receipt(tx, receipt_id)
     _require_scheduled(receipt)
     before = book.snapshot(tx.policy)
     close(tx, receipt, "cancelled")
     settled = settle(tx, book, before, cause=f"receipt {receipt_id} cancelled", source="receipt")
-    return _finish(tx, book, settled, receipt)
+    return finish(tx, book, settled, receipt)
 
 
 def count(tx: Tx, body: p.StockCountRequest) -> p.SupplyEventResult:
@@ -244,7 +269,7 @@ def count(tx: Tx, body: p.StockCountRequest) -> p.SupplyEventResult:
     settled = settle(tx, book, before, cause=cause, source="count")
     moved = _lost_reservations(tx, book, taken_back, cause)
     settled.orders |= moved
-    return _finish(tx, book, settled, None)
+    return finish(tx, book, settled, None)
 
 
 def _take_back(
@@ -314,7 +339,7 @@ def preview(tx: Tx, receipt_id: int, quantity: int | None) -> p.ReceiptPreview:
     remaining = receipt.quantity - receipt.received
     quantity = remaining if quantity is None else quantity
     if quantity > remaining:
-        raise Conflict(f"quantity: only {remaining} units remain on receipt {receipt_id}")
+        raise Unprocessable(f"quantity: only {remaining} units remain on receipt {receipt_id}")
     book = load_books(tx, receipt.warehouse_id, [receipt.sku], stock=_unlocked(tx, receipt))[
         receipt.sku
     ]
