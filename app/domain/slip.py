@@ -178,8 +178,9 @@ class SlipBook:
                     )
         self.k = k
         self.samples = len(everything)
-        # With no history at all, receipts are taken at their word (slip 0).
-        self._root = SlipDistribution(everything) if everything else _no_history()
+        # The root is shrunk toward the receipts' own word (slip 0): with no history at all they
+        # are taken at it, and one early receipt does not make every supplier early.
+        self._root = SlipDistribution(everything, _no_history(), k) if everything else _no_history()
         self._curves = by_key
         self._cache: dict[tuple[str | None, str | None, SlipBasis], SlipDistribution] = {}
 
@@ -262,7 +263,8 @@ def _term(need: Need, today: date) -> _Term:
 
 
 def promise_day(needs: Sequence[Need], *, today: date, confidence: float) -> Promise:
-    """The first day t >= today with P(every need has arrived by t) >= confidence."""
+    """The first day t >= today, and not before any need's own date (a supplier that came early
+    before is not promised early), with P(every need has arrived by t) >= confidence."""
     level = require_confidence(confidence)
     terms = [_term(n, today) for n in needs]
     assumed = any(t.assumed for t in terms)
@@ -276,8 +278,8 @@ def promise_day(needs: Sequence[Need], *, today: date, confidence: float) -> Pro
                 return False
         return True
 
-    low = today.toordinal()
-    high = low + HORIZON_DAYS
+    low = max([today.toordinal(), *(t.expected for t in terms)])
+    high = today.toordinal() + HORIZON_DAYS
     if not ok(high):
         return Promise(None, assumed, pooled)
     while low < high:  # the probability only grows with the day: bisect

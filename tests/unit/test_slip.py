@@ -99,6 +99,21 @@ def test_a_punctual_supplier_does_not_pay_for_an_unreliable_one():
     assert late == expected + timedelta(days=6)
 
 
+def test_one_early_receipt_does_not_make_every_supplier_early():
+    # The root of the history is shrunk toward the receipts' own word, like every level.
+    b = book(once=[-11])
+    need = [Need(b.distribution("other", None, SlipBasis.CONFIRMED), date(2026, 11, 10), 1.0)]
+    assert promise_day(need, today=TODAY, confidence=0.95).day == date(2026, 11, 10)
+
+
+def test_a_supplier_that_always_came_early_is_not_promised_before_its_date():
+    b = book(early=[-3] * 200)
+    need = [Need(b.distribution("early", None, SlipBasis.CONFIRMED), date(2026, 11, 10), 1.0)]
+    assert b.distribution("early", None, SlipBasis.CONFIRMED).cdf(-3) > 0.9
+    for level in (0.5, 0.95):
+        assert promise_day(need, today=TODAY, confidence=level).day == date(2026, 11, 10)
+
+
 def test_an_overdue_receipt_is_projected_from_the_late_tail_never_today():
     # 5 days late already: of the receipts more than 5 days late, half came on day 6, 3 in 4
     # by day 8, all by day 12 (those 5 days late or less say nothing any more)

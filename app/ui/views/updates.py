@@ -1,5 +1,5 @@
-"""Updates: changes the server refused (with its reasons), ETA moves on the rep's orders, and
-conflicts (account data; a cancel a supervisor's decision overruled) with both values."""
+"""Updates: changes the server refused (with its reasons), conflicts (account data; a cancel a
+supervisor's decision overruled) with both values, and ETA moves on the rep's orders."""
 
 from __future__ import annotations
 
@@ -32,6 +32,43 @@ class UpdatesScreen:
         if refused:  # first: a change that did not go through is what the rep must read
             out.append(heading("Not done: refused by the server", size=16))
             out.extend(self._refused(r) for r in refused)
+        # then edits of the rep's that lost to someone else's: both are the rep's own words
+        # undone; ETA changes, which can be many, come last
+        out.append(heading("Conflicts", size=16))
+        conflicts = self.state.conflict_rows()
+        if not conflicts:
+            out.append(empty("No conflicting edits."))
+        for c in conflicts:
+            out.append(
+                card(
+                    ft.Column(
+                        [
+                            ft.Text(c.title, size=14, weight=ft.FontWeight.BOLD),
+                            ft.Row(
+                                [
+                                    ft.Column(
+                                        [muted(f"Kept ({c.why_kept})"), ft.Text(c.kept)],
+                                        expand=True,
+                                    ),
+                                    ft.Column([muted("Lost"), ft.Text(c.lost)], expand=True),
+                                ]
+                            ),
+                            ft.Row(
+                                [
+                                    muted(c.when),
+                                    ft.TextButton(
+                                        "Got it",
+                                        tooltip=f"Dismiss the conflict on {c.title}",
+                                        on_click=lambda _e, cid=c.id: self._resolve(cid),
+                                    ),
+                                ],
+                                alignment=ft.MainAxisAlignment.SPACE_BETWEEN,
+                            ),
+                        ],
+                        spacing=4,
+                    )
+                )
+            )
         out.append(heading("ETA changes", size=16))
         etas = self.state.eta_rows()
         if not etas:
@@ -69,41 +106,6 @@ class UpdatesScreen:
                 )
             )
         self.seen.visible = any(not e.seen for e in etas)
-        out.append(heading("Conflicts", size=16))
-        conflicts = self.state.conflict_rows()
-        if not conflicts:
-            out.append(empty("No conflicting edits."))
-        for c in conflicts:
-            out.append(
-                card(
-                    ft.Column(
-                        [
-                            ft.Text(c.title, size=14, weight=ft.FontWeight.BOLD),
-                            ft.Row(
-                                [
-                                    ft.Column(
-                                        [muted(f"Kept ({c.why_kept})"), ft.Text(c.kept)],
-                                        expand=True,
-                                    ),
-                                    ft.Column([muted("Lost"), ft.Text(c.lost)], expand=True),
-                                ]
-                            ),
-                            ft.Row(
-                                [
-                                    muted(c.when),
-                                    ft.TextButton(
-                                        "Got it",
-                                        tooltip=f"Dismiss the conflict on {c.title}",
-                                        on_click=lambda _e, cid=c.id: self._resolve(cid),
-                                    ),
-                                ],
-                                alignment=ft.MainAxisAlignment.SPACE_BETWEEN,
-                            ),
-                        ],
-                        spacing=4,
-                    )
-                )
-            )
         self.list.controls = out
 
     def _refused(self, r: RefusedRow) -> ft.Control:
