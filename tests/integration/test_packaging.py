@@ -67,6 +67,9 @@ def bundle(tmp_path_factory) -> tuple[Path, Path, str]:
          *bundle_dependencies(get, "android", source)],
         check=True,
     )  # fmt: skip
+    for pattern in get("tool.flet.cleanup.package_files") or []:  # as the build deletes them
+        for found in site.glob(pattern):
+            shutil.rmtree(found) if found.is_dir() else found.unlink()
     excluded = set(get("tool.flet.app.exclude") or [])
     app = work / "python-app"
     shutil.copytree(
@@ -97,6 +100,7 @@ def test_the_bundle_holds_the_entry_and_the_installed_project_not_the_server(bun
     assert sorted(p.name for p in app.iterdir()) == ["main.py"]  # the rest comes installed
     assert (site / "app" / "__main__.py").is_file() and (site / "sync" / "engine.py").is_file()
     assert not (site / "alembic").exists() and not (site / "pwdlib").exists()
+    assert not (site / "sync" / "server").exists()  # [tool.flet.cleanup] package_files
     probe = run_bundled(
         bundle,
         "import app.__main__ as m, app.store.paths as paths; "
