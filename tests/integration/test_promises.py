@@ -171,6 +171,28 @@ async def test_a_part_delivery_can_give_the_rest_a_new_date_or_close_it(server, 
     )
 
 
+async def test_short_deliveries_do_not_leave_full_receipts_undatable(server, client, world):
+    # A supplier that short-closes one receipt in three (the rest never comes): the history
+    # is of the units that came, so a full receipt of it can still be promised at 95%.
+    world.user("rep1")
+    world.user("boss", role="supervisor")
+    account = world.account("rep1")
+    boss = await sign_in(client, "boss")
+    short = world.supplier("Short")
+    world.product("H", 0)
+    for i in range(30):
+        receipt = world.receipt("H", 10, days(0), supplier_id=short)
+        body = {"quantity": 6, "close_rest": True} if i % 3 == 0 else {}
+        answer = await boss.post(f"/warehouse/receipts/{receipt}/receive", body)
+        assert answer.status_code == 200, answer.text
+    world.product("X", 0)
+    world.receipt("X", 10, days(10), supplier_id=short)
+    rep = await sign_in(client, "rep1")
+    order = await rep.order(account, ("X", 10))
+    # on the day the supplier said: what came always came on time
+    assert order["lines"][0]["eta"] == days(10).isoformat()
+
+
 async def test_a_delay_to_the_past_is_refused_and_changes_nothing(server, client, world):
     world.user("boss", role="supervisor")
     boss = await sign_in(client, "boss")

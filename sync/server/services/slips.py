@@ -51,7 +51,8 @@ class CurveRecord:
 def curves(promises: Iterable[Any], deliveries: Iterable[Any]) -> list[tuple[int, str, FillCurve]]:
     """(receipt id, basis, curve) for each promise, from the rows of closed receipts. A promise
     no unit arrived after (cancelled before anything came) gives no curve: it says nothing of
-    how late the supplier was, only that the order was cancelled."""
+    how late the supplier was, only that the order was cancelled; one whose rest was closed
+    gives the curve of the units that came."""
     by_receipt: dict[int, list[Any]] = defaultdict(list)
     for d in sorted(deliveries, key=lambda d: d.id):
         by_receipt[d.receipt_id].append(d)
@@ -72,6 +73,13 @@ def curves(promises: Iterable[Any], deliveries: Iterable[Any]) -> list[tuple[int
                 steps[-1] = (slip, fraction)
             else:
                 steps.append((slip, fraction))
+        if steps and steps[-1][1] < 1:
+            # The rest was closed, never to come: a date is a promise of when supply that
+            # comes will be here (what never comes re-dates its lines, told, when it closes),
+            # so the curve is of the units that came; else a few short deliveries would leave
+            # no full receipt promisable at a high confidence at all.
+            whole = steps[-1][1]
+            steps = [(slip, fraction / whole) for slip, fraction in steps]
         if steps:
             out.append((promise.receipt_id, promise.basis, FillCurve(tuple(steps))))
     return out
