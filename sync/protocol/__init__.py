@@ -46,6 +46,7 @@ from sync.protocol.common import (
     Units,
 )
 from sync.protocol.mutations import (
+    MUTATION_NAMES,
     Acknowledge,
     BaseVersion,
     CancelLine,
@@ -159,6 +160,7 @@ __all__ = [
     "MAX_PRICE_CENTS",
     "MAX_QUANTITY",
     "MAX_SHIPMENT_CAP",
+    "MUTATION_NAMES",
     "PROTOCOL_HEADER",
     "PROTOCOL_VERSION",
     "SNAPSHOT_RECORDS",

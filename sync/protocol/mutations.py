@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Union
 
 from pydantic import AwareDatetime, Field, StringConstraints, field_validator, model_validator
 
@@ -136,10 +136,13 @@ class Acknowledge(MutationBase):
     order_id: uuid.UUID
 
 
-Mutation = Annotated[
-    PlaceOrder | CancelOrder | CancelLine | UpdateAccountContact | Acknowledge,
-    Field(discriminator="name"),
-]
+MUTATION_CLASSES = (PlaceOrder, CancelOrder, CancelLine, UpdateAccountContact, Acknowledge)
+Mutation = Annotated[Union[MUTATION_CLASSES], Field(discriminator="name")]  # noqa: UP007
+# Every kind's name, from its model: the one list the server's handlers, the device's outbox and
+# its words are checked against (tests/unit/test_mutation_kinds.py).
+MUTATION_NAMES: frozenset[str] = frozenset(
+    name for cls in MUTATION_CLASSES for name in cls.model_fields["name"].annotation.__args__
+)
 
 
 # ------------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from app.domain.model import DomainError
+from sync.protocol import MUTATION_NAMES
 from sync.server.services.feed import BadAfter, CursorAhead
 from sync.server.services.push import Gap, WrongDevice
 from sync.server.services.refusals import Conflict, NotFound, Refusal, Unprocessable
@@ -21,9 +22,7 @@ def _where(loc: tuple[Any, ...] | list[Any]) -> str:
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
-        elif part in {"place_order", "cancel_order", "cancel_line", "acknowledge"} or (
-            part == "update_account_contact"
-        ):
+        elif part in MUTATION_NAMES:
             continue  # the discriminator's branch name, not a field
         else:
             out += f".{part}" if out else str(part)

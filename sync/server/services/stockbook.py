@@ -219,6 +219,29 @@ _LOCK_ALL = (
 )
 
 
+def _ordered(m: Any, accounts: dict[int, list[str]], _orders: list[uuid.UUID]) -> None:
+    accounts.setdefault(m.account_id, []).extend(line.sku for line in m.lines)
+
+
+def _of_the_order(m: Any, _accounts: dict[int, list[str]], orders: list[uuid.UUID]) -> None:
+    orders.append(m.order_id)
+
+
+def _no_stock(_m: Any, _accounts: dict[int, list[str]], _orders: list[uuid.UUID]) -> None:
+    pass
+
+
+# The stock rows each mutation kind touches, to lock up front: a kind missing here fails
+# tests/unit/test_mutation_kinds.py (and, in a batch, with a KeyError) rather than deadlock.
+STOCK_TOUCHED = {
+    "place_order": _ordered,  # the ordered items at the account's warehouse
+    "cancel_order": _of_the_order,
+    "cancel_line": _of_the_order,
+    "update_account_contact": _no_stock,
+    "acknowledge": _no_stock,
+}
+
+
 def lock_batch_stock(session: Any, who: Any, mutations: Iterable[Any]) -> None:
     """PostgreSQL, a push batch: lock every stock row its mutations will touch, up front, in
     (warehouse, sku) order. Each mutation then locks rows it already holds; without this, a
@@ -228,10 +251,7 @@ def lock_batch_stock(session: Any, who: Any, mutations: Iterable[Any]) -> None:
     accounts: dict[int, list[str]] = {}
     orders: list[uuid.UUID] = []
     for m in mutations:
-        if m.name == "place_order":
-            accounts.setdefault(m.account_id, []).extend(line.sku for line in m.lines)
-        elif m.name in ("cancel_order", "cancel_line"):
-            orders.append(m.order_id)
+        STOCK_TOUCHED[m.name](m, accounts, orders)
     items: set[tuple[int, str]] = set()
     if accounts:
         for account_id, warehouse_id in session.execute(_WAREHOUSE_OF, {"ids": list(accounts)}):
