@@ -13,7 +13,7 @@ After every step the database is read and the invariants the design promises are
 - lines: allocated + waiting + cancelled == quantity, all >= 0, shipped <= allocated;
 - orders: cancelled/rejected ones hold and wait for nothing; fulfilled ones shipped everything
   not cancelled; open ones still have something to ship;
-- queue-aware ETAs (ARCHITECTURE.md "Queue-aware ETA", app.domain.availability.date_queue): every
+- queue-aware ETAs (app.domain.availability.date_queue; docs/ARCHITECTURE.md): every
   waiting line's stored schedule and ETA are what the domain's walk of the item's current supply
   against its current queue gives; in particular the ETA is null exactly when some waiting unit
   has no date;

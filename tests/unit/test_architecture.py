@@ -1,4 +1,4 @@
-"""The import arrows of ARCHITECTURE.md, enforced: a wrong import fails the build, not a review."""
+"""The import arrows of docs/ARCHITECTURE.md, enforced: a wrong import fails the build, not a review."""
 
 from __future__ import annotations
 
