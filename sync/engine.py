@@ -41,7 +41,7 @@ from app.store import (
     sync_state,
 )
 from app.store.errors import StoreError
-from app.store.outbox import close_gap, mark_refused
+from app.store.outbox import close_gap, mark_refused, renumber_reused
 from app.store.snapshot import awaiting_pull
 from app.store.syncstate import switching_user
 from app.store.views import OutboxEntry
@@ -85,7 +85,9 @@ class SyncReport:
     dead: int = 0  # mutations the server set aside
     pulled: int = 0  # changes applied from pull pages
     snapshot_records: int = 0  # records of a full snapshot, when one was taken
+    renumbered: int = 0  # unsent changes given new ids (a device restored from a copy)
     error: str | None = None
+    note: str | None = None  # something the rep should know that is not an error
 
     @property
     def ok(self) -> bool:
@@ -447,6 +449,20 @@ class SyncEngine:
                 if response.status_code >= 400:
                     raise SyncError(f"the server refused the changes: {_detail(response)}")
                 answer = p.PushResponse.model_validate_json(response.content)  # the contract
+                reused = [r.mutation_id for r in answer.results if r.status == "reused"]
+                if reused:  # restored from an older copy: what came before is answered
+                    before = [e for e in entries if e.mutation_id < reused[0]]
+                    self._record_answer(response, answer, before, {}, report)
+                    with self.store.write() as session:
+                        moved = renumber_reused(session, reused[0], answer.last_applied)
+                    report.renumbered += moved
+                    report.note = (
+                        f"This device was restored from an older copy of its data: {moved} "
+                        "change(s) not yet sent were numbered anew and are being sent; nothing "
+                        "is lost"
+                    )
+                    answered = answer.last_applied
+                    continue
                 dead = {r.mutation_id: r for r in answer.results if r.status == "dead_lettered"}
                 if answer.last_applied < entries[-1].mutation_id and not dead:
                     self._record_answer(response, answer, entries, dead, report)

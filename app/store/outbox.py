@@ -225,6 +225,43 @@ def step_aside(conn: Connection, where: str = "1", params: tuple[Any, ...] = ())
     )
 
 
+def renumber_reused(session: Session, first: int, after: int) -> int:
+    """The server has applied ids up to `after`, and `first` among them for another change:
+    this device was restored from an older copy of its database and gave spent ids to new
+    changes. Renumber every entry still to send from `first` on to `after + 1`, in order,
+    and move the counter past them; entries set aside step out of the way. Returns how many
+    were renumbered."""
+    conn = session.connection()
+    if first < 1 or after < first:
+        raise StoreError(
+            f"cannot renumber from {first} after {after}: the server's answer is wrong"
+        )
+    step_aside(conn, "state != ? AND mutation_id >= ?", (PENDING, first))
+    waiting = [
+        r[0]
+        for r in conn.exec_driver_sql(
+            "SELECT mutation_id FROM outbox WHERE state = ? AND mutation_id >= ? "
+            "ORDER BY mutation_id",
+            (PENDING, first),
+        )
+    ]
+    # Through ids above any in use first: old and new ranges overlap in both directions.
+    lift = 2**61
+    conn.exec_driver_sql(
+        "UPDATE outbox SET mutation_id = mutation_id + ? WHERE state = ? AND mutation_id >= ?",
+        (lift, PENDING, first),
+    )
+    conn.exec_driver_sql(
+        "UPDATE outbox SET mutation_id = ? WHERE mutation_id = ?",
+        [(after + n, old + lift) for n, old in enumerate(waiting, start=1)],
+    )
+    conn.exec_driver_sql(
+        "UPDATE sync_state SET last_mutation_id = max(last_mutation_id, ?)",
+        (after + len(waiting),),
+    )
+    return len(waiting)
+
+
 def close_gap(session: Session, expected: int) -> int:
     """The server wants `expected` next but this device holds nothing pending with that id:
     those ids were set aside here unsent (too large). Renumber what is still to send from

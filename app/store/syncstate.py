@@ -114,8 +114,11 @@ def _forget_previous_user(conn: Connection) -> None:
 def adopt_device(session: Session, *, device_id: str, last_applied: int) -> None:
     """Take the server's word on this device after sign-in, keeping mutation ids gapless.
 
-    Same device id: entries up to `last_applied` were applied (their answer was lost) and go;
-    the counter never falls behind the server's. A new device id (the server did not know the
+    Same device id: the counter never falls behind the server's; entries up to `last_applied`
+    stay to be sent: the server answers those it applied as duplicates (their answers were
+    lost) and those whose ids it spent on other changes (a device restored from an older copy
+    of its database) as reused, and they are renumbered then (outbox.renumber_reused), so
+    nothing unsent is dropped here. A new device id (the server did not know the
     old one): what is still to send is renumbered from `last_applied + 1`, in order, because
     the server refuses a gap; dead entries (never to be sent) step aside to negative ids."""
     if not device_id:
@@ -127,9 +130,6 @@ def adopt_device(session: Session, *, device_id: str, last_applied: int) -> None
         "SELECT device_id, last_mutation_id FROM sync_state"
     ).one()
     if device_id == current:
-        conn.exec_driver_sql(
-            "DELETE FROM outbox WHERE state = 'pending' AND mutation_id <= ?", (last_applied,)
-        )
         conn.exec_driver_sql(
             "UPDATE sync_state SET last_mutation_id = ?", (max(counter, last_applied),)
         )

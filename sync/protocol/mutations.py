@@ -204,8 +204,10 @@ class MutationResult(Response):
     mutation_id: int
     name: str
     # applied: this push applied it; duplicate: applied before, this is the stored answer;
-    # dead_lettered: it failed on the server and was set aside (it will not block the queue).
-    status: Literal["applied", "duplicate", "dead_lettered"]
+    # dead_lettered: it failed on the server and was set aside (it will not block the queue);
+    # reused: the id was applied before for another change (a device restored from an older
+    # copy): nothing from it on was applied; renumber after last_applied and send again.
+    status: Literal["applied", "duplicate", "dead_lettered", "reused"]
     outcome: Outcome | None = None
     reason: str | None = None
     order: OrderVerdict | None = None

@@ -89,9 +89,8 @@ async def test_a_failing_mutation_is_dead_lettered_and_does_not_block_the_next(
     with server.db.write() as s:  # a corrupt catalog row makes the commit raise on the server
         s.execute(text("UPDATE product SET alternatives = '12' WHERE sku = 'BROKEN'"))
     device = await sign_in(client, "rep1")
-    answer = await device.push(
-        place_order(account, ("A", 2), ("BROKEN", 1)), place_order(account, ("A", 3))
-    )
+    broken = place_order(account, ("A", 2), ("BROKEN", 1))
+    answer = await device.push(broken, place_order(account, ("A", 3)))
     first, second = answer["results"]
     assert first["status"] == "dead_lettered" and "set it aside" in first["error"]
     assert second["status"] == "applied" and second["outcome"] == "accepted"
@@ -101,10 +100,14 @@ async def test_a_failing_mutation_is_dead_lettered_and_does_not_block_the_next(
         letters = s.exec(select(DeadLetter)).all()
         assert [(d.mutation_id, d.name) for d in letters] == [(1, "place_order")]
         assert len(s.exec(select(OrderLine)).all()) == 1
-    replay = await device.raw_push(
-        [{**place_order(account, ("A", 1)), "mutation_id": 1, "client_time": START.isoformat()}]
-    )
+    # The same mutation again (a lost answer) is a duplicate with its stored answer; id 1
+    # for another order is a reuse (a device restored from an older copy): nothing applied.
+    replay = await device.raw_push([{**broken, "mutation_id": 1, "client_time": START.isoformat()}])
     assert replay.json()["results"][0]["status"] == "duplicate"
+    other = place_order(account, ("A", 1))
+    reused = await device.raw_push([{**other, "mutation_id": 1, "client_time": START.isoformat()}])
+    assert reused.json()["results"][0]["status"] == "reused"
+    assert reused.json()["last_applied"] == 2 and world.stock("A").reserved == 3
 
 
 async def test_business_refusals_are_rejected_verdicts_with_2xx(client, world):

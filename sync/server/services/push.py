@@ -170,6 +170,8 @@ class Pusher:
         for m in mutations:
             if m.mutation_id <= stored_last:
                 results.append(self._stored(session, who.device_id, m))
+                if results[-1].status == "reused":
+                    break  # the device renumbers from here; nothing after it is applied
                 continue
             if m.mutation_id != last + 1:
                 if not results:
@@ -188,7 +190,8 @@ class Pusher:
                     "device_id": who.device_id,
                     "mutation_id": m.mutation_id,
                     "name": m.name,
-                    "result": result.model_dump(mode="json"),
+                    # what the id was used for, to tell a retry from a reuse (see _stored)
+                    "result": {**result.model_dump(mode="json"), "of": _subject(m)},
                     "applied_at": now,
                 }
             )
@@ -254,9 +257,25 @@ class Pusher:
 
     @staticmethod
     def _stored(session: Session, device_id: uuid.UUID, m: Any) -> p.MutationResult:
+        """The stored answer of an id applied before: a retry's answer, unless the id was used
+        for another change (another kind, order or account): then this device was restored
+        from an older copy of its database and numbers new changes with ids already spent;
+        answering them as duplicates would drop them unsent."""
         stored = session.get(AppliedMutation, (device_id, m.mutation_id))
         if stored is None:
             return p.MutationResult(mutation_id=m.mutation_id, name=m.name, status="duplicate")
+        was = stored.result.get("of")  # absent on answers stored before it was recorded
+        if stored.name != m.name or (was is not None and was != _subject(m)):
+            return p.MutationResult(
+                mutation_id=m.mutation_id,
+                name=m.name,
+                status="reused",
+                error=(
+                    f"mutation id {m.mutation_id} was already used by another change from "
+                    "this device: the device was restored from an older copy; it numbers its "
+                    "unsent changes after the server's last and sends them again"
+                ),
+            )
         answer = p.MutationResult.model_validate(stored.result)
         return answer.model_copy(update={"status": "duplicate"})
 
@@ -284,6 +303,12 @@ class Pusher:
             status="dead_lettered",
             error=f"the server could not apply this mutation and set it aside: {detail[:300]}",
         )
+
+
+def _subject(m: Any) -> str:
+    """What a mutation is about: its order, or its account (a contact edit)."""
+    order = getattr(m, "order_id", None)
+    return str(order) if order is not None else f"account {m.account_id}"
 
 
 def _rejected(m: Any, reason: str) -> p.MutationResult:
