@@ -7,7 +7,14 @@ outcome-based numbers (fulfilment time, cancellations, promise accuracy) of an o
 
 Numbers: every count is an `int` (so the UI can say "12 of 40"); every rate is a `float` in
 [0, 1], or `None` when its denominator is 0 (no data is not the same as 0 %). Durations are
-`float` days, averaged exactly from `timedelta`s before the single conversion to days.
+`float` days, averaged exactly from `timedelta`s before the single conversion to days; waits
+measured against a promised date are whole calendar days (a date has no time of day).
+
+Honest promises: a line promised with no date is not scored against a date it got later; it is
+left out of promise accuracy and counted on its own (`undated_lines`). Beside accuracy, the mean
+promised wait and the mean actual wait of the same lines show padding: a date can always be
+kept by promising late. A customer who gives up on a backordered line cancels it, not always the
+whole order: cancelled backordered lines count, and their orders count as cancelled.
 
 Everything is a single pass over the orders, so an iterator (e.g. a streamed query) works and
 50,000 orders take a fraction of a second.
@@ -27,7 +34,9 @@ __all__ = [
     "ItemBackorders",
     "LineFacts",
     "OrderFacts",
+    "Tally",
     "backorder_metrics",
+    "customer_cancelled_units",
     "most_affected_accounts",
     "most_backordered_items",
     "weekly_trend",
@@ -51,6 +60,9 @@ class LineFacts:
     - `shipped_at`: when the backordered part had shipped in full (the promise is for the whole
       line, so a partial shipment is not yet "shipped"). A `date`, or an aware `datetime` whose
       own local date is compared with the ETA: pass it in the zone of the ETA's calendar.
+
+    `cancelled`: units the customer gave up after commit (a cancel of the line or of its order;
+    see `customer_cancelled_units`). Any line may carry it; only a backordered line's counts.
     """
 
     line_id: str
@@ -61,11 +73,17 @@ class LineFacts:
     filled_at: datetime | None = None
     first_eta: date | None = None
     shipped_at: date | datetime | None = None
+    cancelled: int = 0
 
     def __post_init__(self) -> None:
         name = f"line {self.line_id}"
         require_quantity(self.ordered, f"ordered quantity of {name}")
         require_quantity(self.backordered, f"backordered quantity of {name}", allow_zero=True)
+        require_quantity(self.cancelled, f"cancelled quantity of {name}", allow_zero=True)
+        if self.cancelled > self.ordered:
+            raise DomainError(
+                f"{name} has {self.cancelled} units cancelled but only {self.ordered} ordered"
+            )
         if self.backordered > self.ordered:
             raise DomainError(
                 f"{name} has {self.backordered} units backordered but only {self.ordered} ordered"
@@ -111,6 +129,28 @@ class LineFacts:
             return None
         return shipped <= self.first_eta
 
+    @property
+    def waits(self) -> tuple[int, int] | None:
+        """(promised wait, actual wait) in calendar days from the day the line was backordered
+        to its first date and to the day it shipped; None unless shipped with a first date.
+        Both days are read in the zone of the moments given (as `shipped_on`)."""
+        shipped = self.shipped_on
+        if shipped is None or self.first_eta is None or self.backordered_at is None:
+            return None
+        day = self.backordered_at.date()
+        return (self.first_eta - day).days, (shipped - day).days
+
+
+def customer_cancelled_units(
+    cancelled: int, backordered: int, *, discontinued_at_commit: bool, rejected: bool
+) -> int:
+    """Of a line's cancelled units, those the customer gave up: not the units the server
+    cancelled at commit because the item is discontinued (all its backordered units: they were
+    never promised), and none of a rejected order (the business said no, not the customer)."""
+    if rejected:
+        return 0
+    return max(cancelled - (backordered if discontinued_at_commit else 0), 0)
+
 
 @dataclass(frozen=True, slots=True)
 class OrderFacts:
@@ -136,6 +176,20 @@ class OrderFacts:
         """At least one line had units backordered at commit."""
         return any(line.backordered for line in self.lines)
 
+    def gave_up(self, line: LineFacts) -> bool:
+        """A backordered line of this order that the customer cancelled, wholly or in part:
+        units of it cancelled, or the whole order cancelled before the line shipped."""
+        if not line.backordered:
+            return False
+        return line.cancelled > 0 or (self.cancelled_at is not None and line.shipped_at is None)
+
+    @property
+    def cancelled_backordered(self) -> bool:
+        """A backordered order the customer cancelled, whole or by a backordered line."""
+        if not self.backordered:
+            return False
+        return self.cancelled_at is not None or any(self.gave_up(line) for line in self.lines)
+
 
 @dataclass(frozen=True, slots=True)
 class BackorderMetrics:
@@ -143,6 +197,7 @@ class BackorderMetrics:
 
     orders: int
     backordered_orders: int  # orders with at least one backordered line
+    # ... of which the customer cancelled the order or at least one backordered line
     cancelled_backordered_orders: int
     lines: int
     backordered_lines: int
@@ -158,6 +213,13 @@ class BackorderMetrics:
     line_fill_rate: float | None  # (lines - backordered_lines) / lines
     unit_fill_rate: float | None  # units_available / units_ordered
     promise_accuracy: float | None  # on_time_lines / shipped_lines
+    undated_lines: int  # backordered lines promised with no date (shipped or not)
+    cancelled_backordered_lines: int  # backordered lines the customer cancelled (gave_up)
+    line_cancellation_rate: float | None  # cancelled_backordered_lines / backordered_lines
+    # Over the shipped_lines (shipped, with a first date), in calendar days from backorder:
+    promised_wait_days: float | None  # mean wait to the first date
+    actual_wait_days: float | None  # mean wait to shipping
+    padding_days: float | None  # mean(promised wait - actual wait): > 0 promised longer
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,25 +245,32 @@ def _rate(part: int, whole: int) -> float | None:
     return part / whole if whole else None
 
 
-class _Tally:
-    """Running sums for one bucket; `freeze` turns them into a BackorderMetrics."""
+class Tally:
+    """Running sums for one bucket; `freeze` turns them into a BackorderMetrics. The SQL path
+    (sync.server.services.reports) adds the same sums up in the database and freezes them here,
+    so both give the same figures from the same arithmetic."""
 
     __slots__ = (
+        "actual_wait",
         "backordered_lines",
         "backordered_orders",
+        "cancelled_backordered_lines",
         "cancelled_backordered_orders",
         "filled_lines",
         "fulfilment",
         "lines",
         "on_time_lines",
         "orders",
+        "promised_wait",
         "shipped_lines",
         "shipped_without_eta",
+        "undated_lines",
         "units_available",
         "units_ordered",
     )
 
-    def __init__(self) -> None:
+    def __init__(self, **sums: int | timedelta) -> None:
+        """Zero sums, or the ones given by name (`fulfilment` a timedelta, the rest ints)."""
         self.orders = 0
         self.backordered_orders = 0
         self.cancelled_backordered_orders = 0
@@ -214,34 +283,44 @@ class _Tally:
         self.shipped_lines = 0
         self.on_time_lines = 0
         self.shipped_without_eta = 0
+        self.undated_lines = 0
+        self.cancelled_backordered_lines = 0
+        self.promised_wait = 0  # days, summed over shipped_lines
+        self.actual_wait = 0  # days, likewise
+        for name, value in sums.items():
+            setattr(self, name, value)
 
     def add(self, order: OrderFacts) -> None:
         self.orders += 1
-        hit = False
         for line in order.lines:
             self.lines += 1
             self.units_ordered += line.ordered
             self.units_available += line.ordered - line.backordered
             if not line.backordered:
                 continue
-            hit = True
             self.backordered_lines += 1
+            self.cancelled_backordered_lines += order.gave_up(line)
+            if line.first_eta is None:
+                self.undated_lines += 1
             if line.filled_at is not None:
                 self.filled_lines += 1
                 self.fulfilment += line.filled_at - line.backordered_at  # type: ignore[operator]
             if line.shipped_at is not None:
                 on_time = line.on_time
-                if on_time is None:
+                if on_time is None:  # promised with no date: not scored against a later one
                     self.shipped_without_eta += 1
                 else:
                     self.shipped_lines += 1
                     self.on_time_lines += on_time
-        if hit:
+                    promised, actual = line.waits  # type: ignore[misc]
+                    self.promised_wait += promised
+                    self.actual_wait += actual
+        if order.backordered:
             self.backordered_orders += 1
-            if order.cancelled_at is not None:
-                self.cancelled_backordered_orders += 1
+            self.cancelled_backordered_orders += order.cancelled_backordered
 
     def freeze(self) -> BackorderMetrics:
+        shipped = self.shipped_lines
         return BackorderMetrics(
             orders=self.orders,
             backordered_orders=self.backordered_orders,
@@ -251,7 +330,7 @@ class _Tally:
             filled_lines=self.filled_lines,
             units_ordered=self.units_ordered,
             units_available=self.units_available,
-            shipped_lines=self.shipped_lines,
+            shipped_lines=shipped,
             on_time_lines=self.on_time_lines,
             shipped_without_eta=self.shipped_without_eta,
             backorder_rate=_rate(self.backordered_orders, self.orders),
@@ -261,7 +340,13 @@ class _Tally:
             cancellation_rate=_rate(self.cancelled_backordered_orders, self.backordered_orders),
             line_fill_rate=_rate(self.lines - self.backordered_lines, self.lines),
             unit_fill_rate=_rate(self.units_available, self.units_ordered),
-            promise_accuracy=_rate(self.on_time_lines, self.shipped_lines),
+            promise_accuracy=_rate(self.on_time_lines, shipped),
+            undated_lines=self.undated_lines,
+            cancelled_backordered_lines=self.cancelled_backordered_lines,
+            line_cancellation_rate=_rate(self.cancelled_backordered_lines, self.backordered_lines),
+            promised_wait_days=self.promised_wait / shipped if shipped else None,
+            actual_wait_days=self.actual_wait / shipped if shipped else None,
+            padding_days=(self.promised_wait - self.actual_wait) / shipped if shipped else None,
         )
 
 
@@ -283,7 +368,7 @@ def backorder_metrics(
     orders: Iterable[OrderFacts], start: datetime, end: datetime
 ) -> BackorderMetrics:
     """Metrics of the orders committed in [start, end) (aware datetimes)."""
-    tally = _Tally()
+    tally = Tally()
     for order in _in_period(orders, start, end):
         tally.add(order)
     return tally.freeze()
@@ -303,7 +388,7 @@ def weekly_trend(
     if isinstance(end, datetime):
         raise DomainError(f"end of the trend must be a date, not a datetime ({end})")
     first = end - timedelta(days=end.weekday() + 7 * (weeks - 1))
-    tallies = [_Tally() for _ in range(weeks)]
+    tallies = [Tally() for _ in range(weeks)]
     for order in orders:
         index = (order.committed_at.astimezone(tz).date() - first).days // 7
         if 0 <= index < weeks:
@@ -360,7 +445,7 @@ def most_affected_accounts(
                 bo_units += line.backordered
         if bo_lines:
             row[1] += 1
-            row[2] += order.cancelled_at is not None
+            row[2] += order.cancelled_backordered
             row[3] += bo_lines
             row[4] += bo_units
     ranked = sorted(

@@ -187,7 +187,7 @@ class ShipResult(Response):
 class MetricsPublic(Response):
     orders: int
     backordered_orders: int
-    cancelled_backordered_orders: int
+    cancelled_backordered_orders: int  # cancelled whole, or a backordered line of them
     lines: int
     backordered_lines: int
     filled_lines: int
@@ -201,7 +201,15 @@ class MetricsPublic(Response):
     cancellation_rate: float | None
     line_fill_rate: float | None
     unit_fill_rate: float | None
-    promise_accuracy: float | None
+    promise_accuracy: float | None  # of lines promised with a date, shipped by it
+    # Optional, so that a server without them still answers a newer console.
+    undated_lines: int = 0  # backordered lines promised with no date (not in accuracy)
+    cancelled_backordered_lines: int = 0  # backordered lines the customer cancelled
+    line_cancellation_rate: float | None = None  # ... / backordered_lines
+    # Over the lines in promise accuracy, mean calendar days from backorder:
+    promised_wait_days: float | None = None  # to the first date shown
+    actual_wait_days: float | None = None  # to shipping
+    padding_days: float | None = None  # promised minus actual (> 0: promised longer)
 
 
 class WeekMetrics(Response):
@@ -232,7 +240,7 @@ class AccountBackordersPublic(Response):
     account_name: str
     orders: int  # all the account's orders of the period
     backordered_orders: int  # orders with at least one backordered line
-    cancelled_backordered_orders: int
+    cancelled_backordered_orders: int  # cancelled whole, or a backordered line of them
     backordered_lines: int
     backordered_units: int
     backordered_value_cents: int  # what the backordered orders were worth when placed

@@ -163,8 +163,12 @@ class Central:
 
         from sync import protocol as p
 
+        # A server just started dates a new day over the seeded year first (services/daily.py):
+        # on a loaded machine the first answer can take longer than httpx's default 5 s.
         client = httpx.Client(
-            base_url=self.url, headers={p.PROTOCOL_HEADER: str(p.PROTOCOL_VERSION)}
+            base_url=self.url,
+            headers={p.PROTOCOL_HEADER: str(p.PROTOCOL_VERSION)},
+            timeout=60,
         )
         answer = client.post(
             "/auth/sign-in", json={"username": "super", "password": "demo", "device_name": "e2e"}

@@ -332,7 +332,21 @@ def _console(browser, tmp_path: Path, central: YearCentral, scene: Scene) -> Non
         assert total > 100, total
         figure = f"Backorder rate: {short / total * 100:.1f}% ({short:,} of {total:,} orders)"
         assert words.startswith(figure), (words, figure)
-        wait_for_words(page, "metric-promise_accuracy", r"Promise accuracy: [\d.]+% \(")
+        # The promise cards: accuracy over the dated lines, padding beside it, the lines
+        # promised with no date on their own, and the backordered lines customers cancelled.
+        wait_for_words(
+            page, "metric-promise_accuracy", r"Promise accuracy: [\d.]+% \([\d,]+ of [\d,]+ dated"
+        )
+        wait_for_words(
+            page,
+            "metric-padding_days",
+            r"Padding \(promised minus actual wait\): [+-][\d.]+ days \(promised [\d.]+ days, "
+            r"waited [\d.]+ days on average",
+        )
+        wait_for_words(page, "metric-undated_lines", r"Promised with no date: [\d,]+ lines? \(")
+        wait_for_words(
+            page, "metric-line_cancellation_rate", r"Backordered lines cancelled: [\d.]+% \("
+        )
         wait_for_words(page, "accounts-affected", rf"most affected of {accounts:,} accounts", 30)
         wait_for_words(page, "top-items", r"lines backordered")
         shot(page, "console-dashboard")
@@ -359,6 +373,13 @@ def _console(browser, tmp_path: Path, central: YearCentral, scene: Scene) -> Non
         wait_for_words(phone, "view-review", r"Needs review \(\d+\)", 60)
         phone.locator('[flt-semantics-identifier^="order-"]').first.wait_for(timeout=20_000)
         shot(phone, "console-queue-phone")
+        phone.get_by_role("button", name="Dashboard").first.click()
+        wait_for_words(phone, "metric-backorder_rate", r"Backorder rate: [\d.]+%", 60)
+        shot(phone, "console-dashboard-phone")
+        phone.mouse.move(200, 500)
+        phone.mouse.wheel(0, 1400)  # down to the promise cards
+        wait_for_words(phone, "metric-padding_days", r"Padding")
+        shot(phone, "console-dashboard-promises-phone")
         phone.close()
 
         # The server goes away: the queue says so in words and keeps what it showed.

@@ -1,6 +1,7 @@
 """The supervisor's metrics are added up in SQL (reports.metrics); they must equal, figure for
 figure and float for float, app.domain.metrics over one OrderFacts per order
-(reports.metrics_from_facts), on SQLite and PostgreSQL, in UTC and across a DST change."""
+(reports.metrics_from_facts), on SQLite and PostgreSQL, in UTC and across a DST change; the
+accounts most affected count cancels as the metrics do."""
 
 from __future__ import annotations
 
@@ -49,6 +50,38 @@ def test_sql_metrics_equal_the_domain_metrics_over_the_facts(database_url):
                     "WHERE shipped_at IS NOT NULL AND backordered > 0 AND id % 5 = 0"
                 )
             )
+            # customers who gave up on a backordered line and kept the rest of the order
+            s.execute(
+                text(
+                    "UPDATE order_line SET cancelled = 1, allocated = allocated - 1, "
+                    "shipped = CASE WHEN shipped > 0 THEN shipped - 1 ELSE 0 END, "
+                    "shipped_at = NULL, filled_at = NULL "
+                    "WHERE backordered > 0 AND cancelled = 0 AND allocated > 0 AND id % 7 = 0"
+                )
+            )
+            # units a discontinued item lost at commit are not a customer's cancel: one line
+            # with nothing more cancelled, one whose customer cancelled the rest too
+            s.execute(
+                text(
+                    "UPDATE order_line SET label = 'discontinued', cancelled = backordered, waiting = 0, "
+                    "allocated = quantity - backordered, shipped = quantity - backordered "
+                    "WHERE backordered > 0 AND cancelled = 0 AND id % 11 = 0"
+                )
+            )
+            s.execute(
+                text(
+                    "UPDATE order_line SET cancelled = quantity, allocated = 0, shipped = 0, waiting = 0, "
+                    "shipped_at = NULL, filled_at = NULL "
+                    "WHERE label = 'discontinued' AND id % 2 = 1"
+                )
+            )
+            # a supervisor's rejection cancels lines too, but the customer did not
+            s.execute(
+                text(
+                    "UPDATE orders SET status = 'rejected' WHERE id IN (SELECT order_id FROM "
+                    "order_line WHERE cancelled > 0 AND id % 4 = 0)"
+                )
+            )
         today = NOW.date()
         periods = [
             (today - timedelta(days=27), today + timedelta(days=1)),  # the console's default
@@ -58,6 +91,7 @@ def test_sql_metrics_equal_the_domain_metrics_over_the_facts(database_url):
             (today + timedelta(days=10), today + timedelta(days=20)),  # nothing in it
         ]
         seen_backorders = seen_shipped = seen_cancelled = seen_no_eta = False
+        seen_line_cancel = seen_padding = False
         for tz in (ZoneInfo("UTC"), ZoneInfo("Europe/Berlin"), ZoneInfo("America/New_York")):
             for start, end in periods:
                 with db.session() as s:
@@ -68,8 +102,18 @@ def test_sql_metrics_equal_the_domain_metrics_over_the_facts(database_url):
                 seen_backorders |= m.backordered_orders > 0
                 seen_shipped |= m.shipped_lines > 0 and m.avg_fulfilment_days is not None
                 seen_cancelled |= m.cancelled_backordered_orders > 0
-                seen_no_eta |= m.shipped_without_eta > 0
+                seen_no_eta |= m.shipped_without_eta > 0 and m.undated_lines > m.shipped_without_eta
+                seen_line_cancel |= m.cancelled_backordered_lines > 0
+                seen_padding |= m.padding_days is not None and m.padding_days != 0
+                with db.session() as s:
+                    ranked = reports.accounts_affected(s, start, end, tz, limit=10_000)
+                assert sum(a.backordered_orders for a in ranked.items) == m.backordered_orders
+                assert (
+                    sum(a.cancelled_backordered_orders for a in ranked.items)
+                    == m.cancelled_backordered_orders
+                )
         # the data exercised every figure
         assert seen_backorders and seen_shipped and seen_cancelled and seen_no_eta
+        assert seen_line_cancel and seen_padding
     finally:
         db.dispose()

@@ -3,7 +3,7 @@ bad input, and properties over random order histories."""
 
 from __future__ import annotations
 
-from dataclasses import fields
+from dataclasses import fields, replace
 from datetime import UTC, date, datetime, timedelta, timezone
 from itertools import pairwise
 
@@ -18,6 +18,7 @@ from app.domain.metrics import (
     LineFacts,
     OrderFacts,
     backorder_metrics,
+    customer_cancelled_units,
     most_affected_accounts,
     most_backordered_items,
     weekly_trend,
@@ -51,6 +52,7 @@ START, END = at(4), at(11)  # Monday 4 March 2024 to Monday 11 March, end exclud
 # O4    B       Fri 08:00             L6   X     8      8   3.5 days      Sun 10     Tue 12 (late)
 #                                     L7   Y     4      2   0.5 days      none       Sat 9 (no ETA)
 # O5    C       Sun 23:59             L8   Z     3      0
+#                                     L11  Z     2      2   -             none       - (line cancelled)
 # O6    C       next Mon 00:00        L9   X     1      1   (outside: end is excluded)
 # O7    A       prev Sun 23:59        L10  X     1      1   (outside: before start)
 ORDERS = (
@@ -81,7 +83,13 @@ ORDERS = (
             LineFacts("L7", "Y", 4, 2, at(8, 8), at(8, 20), None, d(9)),
         ),
     ),
-    OrderFacts("O5", "C", at(10, 23, 59), (ok("L8", "Z", 3),)),
+    OrderFacts(
+        "O5",
+        "C",
+        at(10, 23, 59),
+        # the customer gave up on a line promised with no date; the order goes on
+        (ok("L8", "Z", 3), LineFacts("L11", "Z", 2, 2, at(10, 23, 59), cancelled=2)),
+    ),
     OrderFacts("O6", "C", at(11), (LineFacts("L9", "X", 1, 1, at(11)),)),
     OrderFacts("O7", "A", at(3, 23, 59), (LineFacts("L10", "X", 1, 1, at(3, 23, 59)),)),
 )
@@ -89,22 +97,28 @@ ORDERS = (
 
 HAND_CHECKED = [
     ("orders", 5, "O1..O5; O6 is at the excluded end, O7 before the start"),
-    ("backordered_orders", 3, "O2, O3, O4"),
-    ("cancelled_backordered_orders", 1, "O3"),
-    ("lines", 8, "L1..L8"),
-    ("backordered_lines", 4, "L3, L5, L6, L7"),
-    ("filled_lines", 3, "L3, L6, L7 (L5 never filled)"),
-    ("units_ordered", 48, "10+5+10+2+6+8+4+3"),
-    ("units_available", 28, "48 - (4+6+8+2)"),
-    ("shipped_lines", 2, "L3, L6 (L7 shipped but never had an ETA)"),
+    ("backordered_orders", 4, "O2, O3, O4, O5"),
+    ("cancelled_backordered_orders", 2, "O3 (whole), O5 (its backordered line L11)"),
+    ("lines", 9, "L1..L8, L11"),
+    ("backordered_lines", 5, "L3, L5, L6, L7, L11"),
+    ("filled_lines", 3, "L3, L6, L7 (L5 and L11 never filled)"),
+    ("units_ordered", 50, "10+5+10+2+6+8+4+3+2"),
+    ("units_available", 28, "50 - (4+6+8+2+2)"),
+    ("shipped_lines", 2, "L3, L6 (L7 shipped but was promised with no date)"),
     ("on_time_lines", 1, "L3"),
     ("shipped_without_eta", 1, "L7"),
-    ("backorder_rate", 3 / 5, "3 of 5 orders"),
+    ("backorder_rate", 4 / 5, "4 of 5 orders"),
     ("avg_fulfilment_days", 2.0, "(2 + 3.5 + 0.5) / 3"),
-    ("cancellation_rate", 1 / 3, "1 of 3 backordered orders"),
-    ("line_fill_rate", 4 / 8, "4 of 8 lines fully available"),
-    ("unit_fill_rate", 28 / 48, "28 of 48 units"),
-    ("promise_accuracy", 1 / 2, "1 of 2 promised lines shipped by the first ETA"),
+    ("cancellation_rate", 2 / 4, "2 of 4 backordered orders"),
+    ("line_fill_rate", 4 / 9, "4 of 9 lines fully available"),
+    ("unit_fill_rate", 28 / 50, "28 of 50 units"),
+    ("promise_accuracy", 1 / 2, "1 of 2 lines promised a date shipped by it"),
+    ("undated_lines", 2, "L7 (shipped), L11 (cancelled)"),
+    ("cancelled_backordered_lines", 2, "L5 (its order cancelled), L11"),
+    ("line_cancellation_rate", 2 / 5, "2 of 5 backordered lines"),
+    ("promised_wait_days", 2.5, "L3: Tue 5 to Fri 8 = 3, L6: Fri 8 to Sun 10 = 2"),
+    ("actual_wait_days", 3.5, "L3: Tue 5 to Fri 8 = 3, L6: Fri 8 to Tue 12 = 4"),
+    ("padding_days", -1.0, "(3 - 3 + 2 - 4) / 2: promised a day shorter than waited"),
 ]
 
 
@@ -134,7 +148,12 @@ RATES = (
     "line_fill_rate",
     "unit_fill_rate",
     "promise_accuracy",
+    "line_cancellation_rate",
+    "promised_wait_days",
+    "actual_wait_days",
+    "padding_days",
 )
+WAITS = {"promised_wait_days", "actual_wait_days", "padding_days"}  # over the promise's lines
 
 
 EMPTY_DENOMINATORS = [
@@ -143,26 +162,27 @@ EMPTY_DENOMINATORS = [
         "an order with no lines",
         [OrderFacts("E", "A", at(5))],
         {"avg_fulfilment_days", "cancellation_rate", "line_fill_rate", "unit_fill_rate",
-         "promise_accuracy"},
+         "promise_accuracy", "line_cancellation_rate", *WAITS},
         {"backorder_rate": 0.0},
     ),
     (
         "nothing backordered",
         [OrderFacts("E", "A", at(5), (ok("L", "X", 3),))],
-        {"avg_fulfilment_days", "cancellation_rate", "promise_accuracy"},
+        {"avg_fulfilment_days", "cancellation_rate", "promise_accuracy",
+         "line_cancellation_rate", *WAITS},
         {"backorder_rate": 0.0, "line_fill_rate": 1.0, "unit_fill_rate": 1.0},
     ),
     (
         "backordered, not filled, not shipped",
         [OrderFacts("E", "A", at(5), (LineFacts("L", "X", 3, 1, at(5)),))],
-        {"avg_fulfilment_days", "promise_accuracy"},
+        {"avg_fulfilment_days", "promise_accuracy", *WAITS},
         {"backorder_rate": 1.0, "cancellation_rate": 0.0, "line_fill_rate": 0.0,
-         "unit_fill_rate": 2 / 3},
+         "unit_fill_rate": 2 / 3, "line_cancellation_rate": 0.0},
     ),
     (
         "shipped, but no ETA was ever shown",
         [OrderFacts("E", "A", at(5), (LineFacts("L", "X", 3, 3, at(5), shipped_at=d(9)),))],
-        {"avg_fulfilment_days", "promise_accuracy"},
+        {"avg_fulfilment_days", "promise_accuracy", *WAITS},
         {"backorder_rate": 1.0, "unit_fill_rate": 0.0},
     ),
 ]  # fmt: skip
@@ -253,9 +273,10 @@ def test_weekly_trend_reads_the_orders_once() -> None:
 
 def test_most_backordered_items() -> None:
     assert most_backordered_items(ORDERS, START, END) == (
-        # same number of backordered lines: more backordered units first; Z had none
+        # same number of backordered lines: more backordered units first
         ItemBackorders("X", lines=3, backordered_lines=2, units_ordered=28, backordered_units=12),
         ItemBackorders("Y", lines=3, backordered_lines=2, units_ordered=15, backordered_units=8),
+        ItemBackorders("Z", lines=3, backordered_lines=1, units_ordered=7, backordered_units=2),
     )
 
 
@@ -277,7 +298,15 @@ def test_most_affected_accounts() -> None:
             backordered_lines=1,
             backordered_units=4,
         ),
-    )  # C had no backordered order in the period (O6 is outside)
+        AccountBackorders(  # as many as A, fewer units; a line cancelled counts (O6 is outside)
+            "C",
+            orders=1,
+            backordered_orders=1,
+            cancelled_backordered_orders=1,
+            backordered_lines=1,
+            backordered_units=2,
+        ),
+    )
 
 
 def test_rankings_respect_the_limit_and_break_ties_by_name() -> None:
@@ -304,6 +333,8 @@ NAIVE = datetime(2024, 3, 5, 10)
         (lambda: LineFacts("L1", "X", 2.5), "ordered quantity of line L1 must be a whole number"),
         (lambda: LineFacts("L1", "X", 2, -1), "backordered quantity of line L1 must be zero or"),
         (lambda: LineFacts("L1", "X", 2, 3, at(5)), "3 units backordered but only 2 ordered"),
+        (lambda: LineFacts("L1", "X", 2, cancelled=3), "3 units cancelled but only 2 ordered"),
+        (lambda: LineFacts("L1", "X", 2, cancelled=-1), "cancelled quantity of line L1 must"),
         (lambda: LineFacts("L1", "X", 2, 1), "it needs a backordered_at"),
         (
             lambda: LineFacts("L1", "X", 2, 0, at(5), first_eta=d(9)),
@@ -360,6 +391,7 @@ def line_facts(draw: st.DrawFn, committed_at: datetime, no_backorders: bool) -> 
         None if filled is None else committed_at + timedelta(minutes=filled),
         draw(st.none() | st.dates(d(1), d(30, 6))),
         draw(st.none() | st.dates(d(1), d(30, 6))),
+        draw(st.just(0) | st.integers(0, ordered)),
     )
 
 
@@ -388,12 +420,106 @@ def test_rates_lie_between_zero_and_one(orders: list[OrderFacts]) -> None:
         value = getattr(metrics, name)
         if name == "avg_fulfilment_days":
             assert value is None or value >= 0
+        elif name in WAITS:
+            assert (value is None) is (metrics.shipped_lines == 0), name
         else:
             assert value is None or 0.0 <= value <= 1.0, name
     assert metrics.orders == len(orders)
     assert metrics.backordered_orders <= metrics.orders
     assert metrics.filled_lines <= metrics.backordered_lines <= metrics.lines
     assert metrics.on_time_lines <= metrics.shipped_lines <= metrics.backordered_lines
+    assert metrics.shipped_lines + metrics.undated_lines <= metrics.backordered_lines
+    assert metrics.shipped_without_eta <= metrics.undated_lines
+    assert metrics.cancelled_backordered_lines <= metrics.backordered_lines
+    assert metrics.cancelled_backordered_orders <= metrics.backordered_orders
+
+
+WIDE = (EPOCH, EPOCH + timedelta(days=200))
+
+
+def _undated(line: LineFacts) -> LineFacts:
+    return replace(line, first_eta=None)
+
+
+@given(histories(), st.data())
+def test_lines_promised_with_no_date_are_left_out_of_accuracy_and_counted_alone(
+    orders: list[OrderFacts], data: st.DataObject
+) -> None:
+    """Taking the date away from some backordered lines (whatever happened to them later)
+    changes accuracy and the waits only by leaving those lines out; each is counted once as
+    promised with no date."""
+    picks = [
+        [line.backordered > 0 and data.draw(st.booleans()) for line in order.lines]
+        for order in orders
+    ]
+    changed = [
+        replace(
+            o,
+            lines=tuple(_undated(li) if pick else li for li, pick in zip(o.lines, p, strict=True)),
+        )
+        for o, p in zip(orders, picks, strict=True)
+    ]
+    kept = [
+        replace(o, lines=tuple(li for li, pick in zip(o.lines, p, strict=True) if not pick))
+        for o, p in zip(orders, picks, strict=True)
+    ]
+    before, after, rest = (backorder_metrics(x, *WIDE) for x in (orders, changed, kept))
+    newly = sum(li.first_eta is not None for o, p in zip(orders, picks, strict=True) for li, pick
+                in zip(o.lines, p, strict=True) if pick)  # fmt: skip
+    assert after.undated_lines == before.undated_lines + newly
+    for name in ("shipped_lines", "on_time_lines", "promise_accuracy", *WAITS):
+        assert getattr(after, name) == getattr(rest, name), name
+
+
+@given(histories())
+def test_padding_is_the_promised_wait_minus_the_actual_wait(orders: list[OrderFacts]) -> None:
+    metrics = backorder_metrics(orders, *WIDE)
+    if metrics.shipped_lines:
+        padding = metrics.promised_wait_days - metrics.actual_wait_days  # type: ignore[operator]
+        assert metrics.padding_days == pytest.approx(padding)
+        # every dated line shipped on its very date: no padding, whatever the waits
+        exact = [
+            replace(o, lines=tuple(replace(li, first_eta=li.shipped_on) if li.first_eta
+                                   and li.shipped_at else li for li in o.lines))
+            for o in orders
+        ]  # fmt: skip
+        on_the_day = backorder_metrics(exact, *WIDE)
+        assert on_the_day.padding_days == 0 and on_the_day.promise_accuracy == 1.0
+
+
+@given(histories())
+def test_a_cancelled_backordered_line_makes_its_order_count_as_cancelled(
+    orders: list[OrderFacts],
+) -> None:
+    metrics = backorder_metrics(orders, *WIDE)
+    whole = sum(o.backordered and o.cancelled_at is not None for o in orders)
+    by_line = sum(
+        o.backordered and any(li.backordered and li.cancelled for li in o.lines) for o in orders
+    )
+    assert max(whole, by_line) <= metrics.cancelled_backordered_orders <= whole + by_line
+    # the line-level count: the cancelled lines, plus the unshipped ones of cancelled orders
+    lines = sum(
+        li.backordered > 0
+        and (li.cancelled > 0 or (o.cancelled_at is not None and li.shipped_at is None))
+        for o in orders
+        for li in o.lines
+    )
+    assert metrics.cancelled_backordered_lines == lines
+
+
+def test_units_the_customer_cancelled() -> None:
+    # a discontinued item's backordered units are cancelled at commit: never promised
+    assert customer_cancelled_units(3, 3, discontinued_at_commit=True, rejected=False) == 0
+    assert customer_cancelled_units(5, 3, discontinued_at_commit=True, rejected=False) == 2
+    assert customer_cancelled_units(3, 3, discontinued_at_commit=False, rejected=False) == 3
+    assert customer_cancelled_units(3, 3, discontinued_at_commit=False, rejected=True) == 0
+    assert customer_cancelled_units(0, 0, discontinued_at_commit=False, rejected=False) == 0
+
+
+def test_a_cancel_of_a_line_not_backordered_is_no_backorder_cancel() -> None:
+    order = OrderFacts("O", "A", at(5), (ok("L1", "X", 3), LineFacts("L2", "X", 3, 0, cancelled=3)))
+    metrics = backorder_metrics([order], START, END)
+    assert (metrics.cancelled_backordered_lines, metrics.cancelled_backordered_orders) == (0, 0)
 
 
 @given(histories(no_backorders=True))

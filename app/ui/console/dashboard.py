@@ -1,6 +1,8 @@
-"""The backorder dashboard for a period: the six metrics with their 12-week trends, the most
-backordered items, the accounts most affected, items under their reorder point, and the
-conflict log's entries of the period; the metrics table as CSV."""
+"""The backorder dashboard for a period: the metrics with their 12-week trends (fill and
+backorders, waiting and cancels, promises: accuracy over the lines promised a date, padding,
+lines promised with no date), the most backordered items, the accounts most affected, items
+under their reorder point, and the conflict log's entries of the period; the metrics table as
+CSV."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, timedelta, tzinfo
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from app.ui.console import fmt
 from app.ui.console.export import write_csv
@@ -31,11 +33,14 @@ LOW_STOCK_SHOWN = 25  # the most urgent; the total is said beside them
 CONFLICTS_SHOWN = 10  # the newest; how many the period holds is said beside them
 
 
+Unit = Literal["rate", "days", "padding", "lines"]  # padding: signed days
+
+
 @dataclass(frozen=True, slots=True)
 class Metric:
     key: str
     title: str
-    is_rate: bool  # else: days
+    unit: Unit
     higher_is_better: bool
     detail: Callable[[p.MetricsPublic], str]
 
@@ -44,19 +49,39 @@ def _of(part: int, whole: int, word: str) -> str:
     return f"{part:,} of {whole:,} {word}"
 
 
+def _waits(m: p.MetricsPublic) -> str:
+    if m.promised_wait_days is None or m.actual_wait_days is None:
+        return "no line promised a date has shipped"
+    return (
+        f"promised {fmt.days(m.promised_wait_days)}, waited {fmt.days(m.actual_wait_days)} "
+        f"on average ({fmt.count(m.shipped_lines, 'dated line')})"
+    )
+
+
+def _undated(m: p.MetricsPublic) -> str:
+    share = fmt.pct(m.undated_lines / m.backordered_lines) if m.backordered_lines else "none"
+    return f"{share} of {fmt.count(m.backordered_lines, 'backordered line')}; not in accuracy"
+
+
+# Three to a row on a wide screen: fill, then waiting and cancels, then promises.
 METRICS: tuple[Metric, ...] = (
-    Metric("backorder_rate", "Backorder rate", True, False,
+    Metric("backorder_rate", "Backorder rate", "rate", False,
            lambda m: _of(m.backordered_orders, m.orders, "orders")),
-    Metric("avg_fulfilment_days", "Avg backorder fulfilment", False, False,
-           lambda m: f"over {fmt.count(m.filled_lines, 'filled line')}"),
-    Metric("cancellation_rate", "Cancellation rate (backordered orders)", True, False,
-           lambda m: _of(m.cancelled_backordered_orders, m.backordered_orders, "cancelled")),
-    Metric("line_fill_rate", "Line fill rate", True, True,
+    Metric("line_fill_rate", "Line fill rate", "rate", True,
            lambda m: _of(m.lines - m.backordered_lines, m.lines, "lines")),
-    Metric("unit_fill_rate", "Unit fill rate", True, True,
+    Metric("unit_fill_rate", "Unit fill rate", "rate", True,
            lambda m: _of(m.units_available, m.units_ordered, "units")),
-    Metric("promise_accuracy", "Promise accuracy", True, True,
-           lambda m: _of(m.on_time_lines, m.shipped_lines, "on time")),
+    Metric("avg_fulfilment_days", "Avg backorder fulfilment", "days", False,
+           lambda m: f"over {fmt.count(m.filled_lines, 'filled line')}"),
+    Metric("cancellation_rate", "Backordered orders cancelled", "rate", False,
+           lambda m: _of(m.cancelled_backordered_orders, m.backordered_orders,
+                         "orders, whole or by a line")),
+    Metric("line_cancellation_rate", "Backordered lines cancelled", "rate", False,
+           lambda m: _of(m.cancelled_backordered_lines, m.backordered_lines, "lines")),
+    Metric("promise_accuracy", "Promise accuracy", "rate", True,
+           lambda m: _of(m.on_time_lines, m.shipped_lines, "dated lines on time")),
+    Metric("padding_days", "Padding (promised minus actual wait)", "padding", False, _waits),
+    Metric("undated_lines", "Promised with no date", "lines", False, _undated),
 )  # fmt: skip
 
 
@@ -67,7 +92,7 @@ class Card:
     value: float | None
     value_text: str
     detail: str
-    is_rate: bool
+    unit: Unit
     trend: tuple[tuple[date, float | None], ...]  # 12 ISO weeks, oldest first
 
     @property
@@ -130,7 +155,13 @@ def _value(m: p.MetricsPublic, key: str) -> float | None:
 
 
 def _text(metric: Metric, value: float | None) -> str:
-    return fmt.pct(value) if metric.is_rate else fmt.days(value)
+    if metric.unit == "rate":
+        return fmt.pct(value)
+    if metric.unit == "lines":
+        return fmt.count(round(value or 0), "line")
+    if metric.unit == "padding" and value is not None:
+        return f"{value:+.1f} days"
+    return fmt.days(value)
 
 
 class DashboardState:
@@ -267,7 +298,7 @@ class DashboardState:
             value=value,
             value_text=_text(metric, value),
             detail=metric.detail(report.metrics),
-            is_rate=metric.is_rate,
+            unit=metric.unit,
             trend=tuple((w.week_start, _value(w.metrics, metric.key)) for w in report.trend),
         )
 

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
-from sqlalchemy import BigInteger, Date, and_, case, cast, extract, func
+from sqlalchemy import BigInteger, Date, and_, case, cast, extract, func, or_
 from sqlalchemy import select as core_select
 from sqlmodel import Session
 
@@ -17,7 +17,9 @@ from app.domain.metrics import (
     BackorderMetrics,
     LineFacts,
     OrderFacts,
+    Tally,
     backorder_metrics,
+    customer_cancelled_units,
     most_backordered_items,
     weekly_trend,
 )
@@ -36,7 +38,6 @@ from sync.server.models import (
 from sync.server.services.review import day_start
 from sync.server.settings import Settings
 
-_ONE_DAY = timedelta(days=1)
 _O = Order.__table__.c  # type: ignore[attr-defined]
 _L = OrderLine.__table__.c  # type: ignore[attr-defined]
 _A = Account.__table__.c  # type: ignore[attr-defined]
@@ -50,7 +51,8 @@ def order_facts(session: Session, start: date, end: date, tz: tzinfo) -> Iterato
     """Orders committed in [start, end) (business dates) with their lines, as plain facts.
 
     Fulfilment is measured to shipping, as the issue asks: a backordered line counts as filled
-    when its last unit ships (`filled_at` = `shipped_at`)."""
+    when its last unit ships (`filled_at` = `shipped_at`). A line's first date is the one the
+    customer was first shown (None: promised with no date; never a date found later)."""
     query = (
         core_select(
             _O.id,
@@ -65,6 +67,8 @@ def order_facts(session: Session, start: date, end: date, tz: tzinfo) -> Iterato
             _L.backordered_at,
             _L.first_eta_date,
             _L.shipped_at,
+            _L.cancelled,
+            _L.label,
         )
         .join_from(Order.__table__, OrderLine.__table__, _L.order_id == _O.id)  # type: ignore[attr-defined]
         .where(_O.committed_at >= day_start(start, tz), _O.committed_at < day_start(end, tz))
@@ -73,9 +77,8 @@ def order_facts(session: Session, start: date, end: date, tz: tzinfo) -> Iterato
     current: list[Any] | None = None
     lines: list[LineFacts] = []
     for row in session.execute(query):
-        (oid, account, committed, cancelled, status, lid, sku, qty, back, back_at, eta, shipped) = (
-            row
-        )
+        (oid, account, committed, cancelled, status, lid, sku, qty, back, back_at, eta, shipped,
+         gone, label) = row  # fmt: skip
         if current is None or current[0] != oid:
             if current is not None:
                 yield _order(current, lines)
@@ -91,6 +94,12 @@ def order_facts(session: Session, start: date, end: date, tz: tzinfo) -> Iterato
                 filled_at=shipped_at,
                 first_eta=eta if back else None,
                 shipped_at=shipped_at,
+                cancelled=customer_cancelled_units(
+                    gone,
+                    back,
+                    discontinued_at_commit=label == "discontinued",
+                    rejected=status == "rejected",
+                ),
             )
         )
     if current is not None:
@@ -171,8 +180,14 @@ def metrics_from_facts(session: Session, start: date, end: date, tz: tzinfo) -> 
 # Definitions, as reports.order_facts hands them to the domain:
 #   backordered line: backordered > 0; filled / shipped: backordered and shipped_at set
 #   (fulfilment is measured to shipping); on time: shipped on or before the first ETA, the
-#   shipping day being shipped_at's date in UTC (as the facts carry it); cancelled order:
-#   status "cancelled" with a cancel time. Durations are summed in whole microseconds, exactly.
+#   shipping day being shipped_at's date in UTC (as the facts carry it); promised with no date:
+#   backordered with no first ETA (left out of accuracy and waits, counted on its own); waits:
+#   whole days from backordered_at's UTC date to the first ETA and to the shipping day;
+#   cancelled order: status "cancelled" with a cancel time; cancelled backordered line: units
+#   the customer cancelled (customer_cancelled_units: not those a discontinued item lost at
+#   commit, none of a rejected order), or its order cancelled before it shipped; a backordered
+#   order counts as cancelled when it is, or one of its backordered lines is. Durations are
+#   summed in whole microseconds, exactly.
 
 _FIELDS = (
     "orders",
@@ -187,6 +202,10 @@ _FIELDS = (
     "shipped_lines",
     "on_time_lines",
     "shipped_without_eta",
+    "undated_lines",
+    "cancelled_backordered_lines",
+    "promised_wait",
+    "actual_wait",
 )
 
 
@@ -212,6 +231,13 @@ def _utc_date(session: Session, moment: Any) -> Any:
     return func.substr(moment, 1, 10)  # SQLite: the stored text starts with the UTC date
 
 
+def _days(session: Session, later: Any, earlier: Any) -> Any:
+    """Whole days from one date to another (both dates: a stored date or a _utc_date)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return later - earlier  # date - date is an integer
+    return cast(func.julianday(later) - func.julianday(earlier), BigInteger)
+
+
 def _tallies(
     session: Session, lo: datetime, hi: datetime, bounds: list[datetime]
 ) -> tuple[dict[str, int], list[dict[str, int]]]:
@@ -219,6 +245,8 @@ def _tallies(
     back = _L.backordered > 0
     shipped = and_(back, _L.shipped_at.is_not(None))
     with_eta = and_(shipped, _L.first_eta_date.is_not(None))
+    order_cancelled = and_(_O.status == "cancelled", _O.cancelled_at.is_not(None))
+    backordered_day = _utc_date(session, _L.backordered_at)
     week = case(
         *[
             (and_(committed >= bounds[i], committed < bounds[i + 1]), i)
@@ -230,9 +258,7 @@ def _tallies(
         core_select(
             week.label("week"),
             _flag(and_(committed >= lo, committed < hi)).label("in_period"),
-            func.max(_flag(and_(_O.status == "cancelled", _O.cancelled_at.is_not(None)))).label(
-                "cancelled"
-            ),
+            func.max(_flag(order_cancelled)).label("cancelled"),
             func.count().label("lines"),
             func.sum(_flag(back)).label("backordered_lines"),
             func.sum(_flag(shipped)).label("filled_lines"),
@@ -248,6 +274,22 @@ def _tallies(
             func.sum(_flag(and_(shipped, _L.first_eta_date.is_(None)))).label(
                 "shipped_without_eta"
             ),
+            func.sum(_flag(and_(back, _L.first_eta_date.is_(None)))).label("undated_lines"),
+            func.sum(_flag(and_(back, _gave_up(order_cancelled)))).label(
+                "cancelled_backordered_lines"
+            ),
+            func.sum(
+                case((with_eta, _days(session, _L.first_eta_date, backordered_day)), else_=0)
+            ).label("promised_wait"),
+            func.sum(
+                case(
+                    (
+                        with_eta,
+                        _days(session, _utc_date(session, _L.shipped_at), backordered_day),
+                    ),
+                    else_=0,
+                )
+            ).label("actual_wait"),
         )
         .join_from(Order.__table__, OrderLine.__table__, _L.order_id == _O.id)  # type: ignore[attr-defined]
         .where(committed >= min(lo, bounds[0]), committed < hi)
@@ -256,12 +298,13 @@ def _tallies(
     )
     o = per_order.c
     has_back = o.backordered_lines > 0
+    gave_up = or_(o.cancelled == 1, o.cancelled_backordered_lines > 0)
     query = core_select(
         o.week,
         o.in_period,
         func.count(),
         func.sum(_flag(has_back)),
-        func.sum(_flag(and_(has_back, o.cancelled == 1))),
+        func.sum(_flag(and_(has_back, gave_up))),
         *(func.sum(getattr(o, name)) for name in _FIELDS[3:]),
     ).group_by(o.week, o.in_period)
     period = dict.fromkeys(_FIELDS, 0)
@@ -279,35 +322,20 @@ def _tallies(
     return period, by_week
 
 
-def _rate(part: int, whole: int) -> float | None:
-    return part / whole if whole else None
+def _gave_up(order_cancelled: Any) -> Any:
+    """A line's units cancelled by the customer (app.domain.metrics.customer_cancelled_units:
+    beyond what a discontinued item lost at commit, and not by a rejection), or its order
+    cancelled before it shipped (OrderFacts.gave_up). For backordered lines."""
+    lost_at_commit = case((_L.label == "discontinued", _L.backordered), else_=0)
+    by_customer = and_(_O.status != "rejected", _L.cancelled > lost_at_commit)
+    return or_(by_customer, and_(order_cancelled, _L.shipped_at.is_(None)))
 
 
 def _freeze(t: dict[str, int]) -> BackorderMetrics:
-    """As app.domain.metrics freezes its running sums (the same arithmetic, so the same floats:
+    """The sums frozen by app.domain.metrics itself (the same arithmetic, so the same floats:
     the durations are averaged as timedeltas, then converted to days once)."""
-    filled = t["filled_lines"]
-    return BackorderMetrics(
-        orders=t["orders"],
-        backordered_orders=t["backordered_orders"],
-        cancelled_backordered_orders=t["cancelled_backordered_orders"],
-        lines=t["lines"],
-        backordered_lines=t["backordered_lines"],
-        filled_lines=filled,
-        units_ordered=t["units_ordered"],
-        units_available=t["units_available"],
-        shipped_lines=t["shipped_lines"],
-        on_time_lines=t["on_time_lines"],
-        shipped_without_eta=t["shipped_without_eta"],
-        backorder_rate=_rate(t["backordered_orders"], t["orders"]),
-        avg_fulfilment_days=(
-            timedelta(microseconds=t["fulfilment_us"]) / filled / _ONE_DAY if filled else None
-        ),
-        cancellation_rate=_rate(t["cancelled_backordered_orders"], t["backordered_orders"]),
-        line_fill_rate=_rate(t["lines"] - t["backordered_lines"], t["lines"]),
-        unit_fill_rate=_rate(t["units_available"], t["units_ordered"]),
-        promise_accuracy=_rate(t["on_time_lines"], t["shipped_lines"]),
-    )
+    sums = {name: value for name, value in t.items() if name != "fulfilment_us"}
+    return Tally(fulfilment=timedelta(microseconds=t["fulfilment_us"]), **sums).freeze()
 
 
 def _top_items(
@@ -349,10 +377,11 @@ def accounts_affected(
 ) -> p.AccountsAffected:
     """The accounts with the most backordered orders committed in [start, end) (business
     dates, `end` exclusive): worst first by backordered orders, then backordered lines, then
-    backordered units, then account id. An order is backordered when any of its lines is, as
-    in the metrics, so the counts add up to the period's `backordered_orders`."""
+    backordered units, then account id. An order is backordered when any of its lines is, and
+    cancelled when it is or one of its backordered lines is, as in the metrics, so the counts
+    add up to the period's `backordered_orders` and `cancelled_backordered_orders`."""
     lo, hi = day_start(start, tz), day_start(end, tz)
-    cancelled = and_(_O.status == "cancelled", _O.cancelled_at.is_not(None))
+    cancelled = _gave_up(and_(_O.status == "cancelled", _O.cancelled_at.is_not(None)))
     per_order = (
         core_select(
             _O.account_id.label("account_id"),

@@ -9,9 +9,12 @@ import flet as ft
 import flet_charts as fch
 
 
-def trend_chart(points: tuple[tuple[date, float | None], ...], *, is_rate: bool) -> ft.Control:
+def trend_chart(points: tuple[tuple[date, float | None], ...], *, unit: str) -> ft.Control:
+    """`unit`: "rate" (0 to 100%), "days", "padding" (days, may be below 0) or "lines"."""
     values = [v for _, v in points if v is not None]
+    is_rate = unit == "rate"
     top = 1.0 if is_rate else max([*values, 1.0]) * 1.15
+    bottom = min([*values, 0.0]) * 1.15  # padding can be negative: a promise shorter than the wait
     series = []
     run: list[fch.LineChartDataPoint] = []
     for x, (week, value) in enumerate(points):
@@ -20,8 +23,11 @@ def trend_chart(points: tuple[tuple[date, float | None], ...], *, is_rate: bool)
                 series.append(run)
             run = []
             continue
-        text = f"{value * 100:.1f}%" if is_rate else f"{value:.1f} d"
-        run.append(fch.LineChartDataPoint(x=x, y=value, tooltip=f"week of {week:%d %b}: {text}"))
+        run.append(
+            fch.LineChartDataPoint(
+                x=x, y=value, tooltip=f"week of {week:%d %b}: {_word(value, unit)}"
+            )
+        )
     if run:
         series.append(run)
     labels = [
@@ -43,12 +49,14 @@ def trend_chart(points: tuple[tuple[date, float | None], ...], *, is_rate: bool)
         ],
         min_x=0,
         max_x=max(len(points) - 1, 1),
-        min_y=0,
+        min_y=bottom,
         max_y=top,
-        left_axis=fch.ChartAxis(label_size=34, show_labels=True, labels=_y_labels(top, is_rate)),
+        left_axis=fch.ChartAxis(
+            label_size=34, show_labels=True, labels=_y_labels(bottom, top, unit)
+        ),
         bottom_axis=fch.ChartAxis(labels=labels, label_size=18),
         horizontal_grid_lines=fch.ChartGridLines(
-            interval=top / 2, color=ft.Colors.OUTLINE_VARIANT, width=0.5
+            interval=(top - bottom) / 2, color=ft.Colors.OUTLINE_VARIANT, width=0.5
         ),
         interactive=True,
         height=110,
@@ -58,9 +66,22 @@ def trend_chart(points: tuple[tuple[date, float | None], ...], *, is_rate: bool)
     return ft.Container(chart, padding=ft.Padding.only(right=18, top=4))
 
 
-def _y_labels(top: float, is_rate: bool) -> list[fch.ChartAxisLabel]:
+def _word(value: float, unit: str) -> str:
+    if unit == "rate":
+        return f"{value * 100:.1f}%"
+    if unit == "lines":
+        return f"{value:.0f}"
+    return f"{value:+.1f} d" if unit == "padding" else f"{value:.1f} d"
+
+
+def _y_labels(bottom: float, top: float, unit: str) -> list[fch.ChartAxisLabel]:
     out = []
-    for value in (0.0, top / 2, top):
-        text = f"{value * 100:.0f}%" if is_rate else f"{value:.0f}d"
+    for value in (bottom, (bottom + top) / 2, top):
+        if unit == "rate":
+            text = f"{value * 100:.0f}%"
+        elif unit == "lines":
+            text = f"{value:.0f}"
+        else:
+            text = f"{value:.0f}d"
         out.append(fch.ChartAxisLabel(value=value, label=ft.Text(text, size=9)))
     return out

@@ -1,4 +1,4 @@
-"""The backorder dashboard: period, six metric cards with 12-week trend charts, the most
+"""The backorder dashboard: period, the metric cards with 12-week trend charts, the most
 backordered items, accounts most affected, items under their reorder point; CSV export."""
 
 from __future__ import annotations
@@ -145,7 +145,7 @@ class DashboardScreen:
                         muted(c.title, size=12),
                         ft.Text(c.value_text, size=24, weight=ft.FontWeight.BOLD),
                         muted(c.detail, size=11),
-                        trend_chart(c.trend, is_rate=c.is_rate),
+                        trend_chart(c.trend, unit=c.unit),
                     ],
                     spacing=2,
                 ),

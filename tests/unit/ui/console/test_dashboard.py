@@ -1,5 +1,6 @@
-"""The dashboard: the six metrics with 12-week trends as the server computes them (one checked
-against the database directly), the most backordered items, accounts most affected, low stock,
+"""The dashboard: the metrics with 12-week trends as the server computes them (one checked
+against the database directly; the promise cards in words), the most backordered items,
+accounts most affected, low stock,
 the requests running together with the figures first, the period choice, and the metrics table
 as CSV."""
 
@@ -20,6 +21,7 @@ from sync.protocol import PROTOCOL_HEADER, PROTOCOL_VERSION
 from sync.server.models import Order, OrderLine
 from sync.supervisor import SupervisorClient
 from tests.integration.conftest import days, sign_in
+from tests.integration.test_honest_metrics import promise_history
 from tests.unit.ui.console.conftest import URL
 
 
@@ -58,15 +60,31 @@ async def test_cards_trends_and_rankings(server, http, world, session):
     assert await board.load()
     assert board.period == "28d" and board.period_text == "5 Feb 2025 – 4 Mar 2025"
     cards = {c.key: c for c in board.cards}
-    assert list(cards) == ["backorder_rate", "avg_fulfilment_days", "cancellation_rate",
-                           "line_fill_rate", "unit_fill_rate", "promise_accuracy"]  # fmt: skip
+    assert list(cards) == ["backorder_rate", "line_fill_rate", "unit_fill_rate",
+                           "avg_fulfilment_days", "cancellation_rate", "line_cancellation_rate",
+                           "promise_accuracy", "padding_days", "undated_lines"]  # fmt: skip
     short, total = backorder_rate_from_the_database(server, board.start, board.end)
     assert (short, total) == (3, 4)
     rate = cards["backorder_rate"]
     assert rate.value == short / total and rate.value_text == "75.0%"
     assert rate.detail == "3 of 4 orders"
     assert rate.words == "Backorder rate: 75.0% (3 of 4 orders)"
-    assert cards["cancellation_rate"].detail == "1 of 3 cancelled"
+    assert cards["cancellation_rate"].words == (
+        "Backordered orders cancelled: 33.3% (1 of 3 orders, whole or by a line)"
+    )
+    assert (
+        cards["line_cancellation_rate"].words == "Backordered lines cancelled: 33.3% (1 of 3 lines)"
+    )
+    # nothing has shipped: no accuracy and no padding, not 0 %
+    assert (
+        cards["promise_accuracy"].words == "Promise accuracy: no data (0 of 0 dated lines on time)"
+    )
+    assert cards["padding_days"].words == (
+        "Padding (promised minus actual wait): no data (no line promised a date has shipped)"
+    )
+    assert cards["undated_lines"].words == (
+        "Promised with no date: 0 lines (0.0% of 3 backordered lines; not in accuracy)"
+    )
     assert cards["line_fill_rate"].detail == "3 of 6 lines"
     assert cards["avg_fulfilment_days"].value_text == "no data"  # nothing filled yet
     assert len(rate.trend) == 12 and rate.trend[-1] == (days(0), 0.75)
@@ -88,6 +106,33 @@ async def test_cards_trends_and_rankings(server, http, world, session):
     )
     assert board.accounts_total == 2
     assert board.accounts_note == "2 accounts with backorders in the period."
+
+
+async def test_the_promise_cards_in_plain_words(server, http, world, session, boss):
+    first = await promise_history(server, http, world, boss)
+    board = DashboardState(session)
+    assert await board.load()
+    cards = {c.key: c for c in board.cards}
+    promised = (first - days(0)).days  # D: promised from day 0, shipped on day 2
+    assert cards["promise_accuracy"].words == (
+        "Promise accuracy: 100.0% (1 of 1 dated lines on time)"
+    )
+    assert cards["padding_days"].value == promised - 2
+    assert cards["padding_days"].words == (
+        f"Padding (promised minus actual wait): +{promised - 2:.1f} days (promised "
+        f"{promised:.1f} days, waited 2.0 days on average (1 dated line))"
+    )
+    assert cards["undated_lines"].words == (
+        "Promised with no date: 1 line (33.3% of 3 backordered lines; not in accuracy)"
+    )
+    assert (
+        cards["line_cancellation_rate"].words == "Backordered lines cancelled: 33.3% (1 of 3 lines)"
+    )
+    assert cards["undated_lines"].trend[-1] == (days(0), 1.0)  # the week of day 0
+    _header, rows = board.metrics_table()
+    by_key = {r[0]: r for r in rows}
+    assert by_key["padding_days"][3] == f"{promised - 2:.6g}"
+    assert by_key["undated_lines"][3:5] == ["1", cards["undated_lines"].detail]
 
 
 async def test_many_accounts_say_how_many_are_not_shown(server, http, world, session):
