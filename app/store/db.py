@@ -9,6 +9,7 @@ that a read sees one snapshot across statements and a write takes the lock up fr
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
@@ -16,8 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
+from app.store.errors import StoreError
 from app.store.paths import database_path
 
 BUSY_TIMEOUT_MS = 10_000
@@ -53,6 +56,31 @@ def make_engine(path: Path) -> Engine:
     return engine
 
 
+DEVICE_FULL = (
+    "This device's storage is full, so this change was not saved. Free some space (photos, "
+    "videos, other apps) and try again; orders and changes saved before are kept and will "
+    "still be sent."
+)
+
+
+class DeviceFull(StoreError):
+    """No room left on the device to write: nothing of the change was written."""
+
+
+def private(path: Path) -> None:
+    """The database and its folder readable by this user only: it holds the sign-in token and
+    customers' details. SQLite gives its WAL and shared-memory files the database file's
+    permissions, so the file is made (or made private) before SQLite opens it."""
+    if os.name != "posix":
+        return  # Windows: the user's profile folder is private already
+    if not path.parent.exists():
+        path.parent.mkdir(parents=True, mode=0o700)
+    os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
+    for f in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if f.exists():
+            f.chmod(0o600)
+
+
 class Store:
     """The device's database: an engine, a clock, and read/write transactions.
 
@@ -70,7 +98,9 @@ class Store:
         """Open (creating or upgrading in place) the database at `path`, default: paths.py."""
         from app.store.migrations import migrate  # here: migrations import nothing of ours back
 
-        engine = make_engine(path or database_path())
+        path = path or database_path()
+        private(path)
+        engine = make_engine(path)
         migrate(engine)
         return cls(engine, clock=clock)
 
@@ -89,9 +119,16 @@ class Store:
 
     @contextmanager
     def write(self) -> Iterator[Session]:
-        """One write transaction: commits on success, rolls back everything on any error."""
-        with Session(self._writer, expire_on_commit=False) as session, session.begin():
-            yield session
+        """One write transaction: commits on success, rolls back everything on any error.
+        A full disk is said in words: the transaction is rolled back, and what was queued
+        before stays queued."""
+        try:
+            with Session(self._writer, expire_on_commit=False) as session, session.begin():
+                yield session
+        except OperationalError as error:
+            if "full" in str(error.orig).lower():  # SQLITE_FULL: "database or disk is full"
+                raise DeviceFull(DEVICE_FULL) from error
+            raise
 
     def close(self) -> None:
         self.engine.dispose()

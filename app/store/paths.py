@@ -30,5 +30,5 @@ def data_dir() -> Path:
 def database_path() -> Path:
     """The database file, with its folder created if missing."""
     folder = data_dir()
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)  # private: see db.private
     return folder / DATABASE_FILE

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import sqlite3
+import stat
 
 import platformdirs
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 
-from app.store import SCHEMA_VERSION, StoreError
+from app.store import SCHEMA_VERSION, Accounts, CartService, Store, StoreError
+from app.store.db import DeviceFull
 from app.store.migrations import migrate, schema_version
+from app.store.outbox import entries
 from app.store.paths import data_dir, database_path
 from app.store.tables import metadata
 
@@ -93,3 +96,44 @@ def test_a_database_from_a_newer_app_is_refused_clearly(tmp_path, store):
 def test_unknown_target_version(store):
     with pytest.raises(StoreError, match="no schema version 99"):
         migrate(store.engine, target=99)
+
+
+def test_the_database_and_its_folder_are_private_to_the_user(tmp_path, clock):
+    # It holds the sign-in token and customers' details: 0700 folder, 0600 files (the WAL and
+    # shared-memory files take the database file's mode).
+    store = Store.open(tmp_path / "new" / "device.db", clock=clock)
+    with store.write() as session:
+        session.execute(text("UPDATE sync_state SET token = 'secret'"))
+    mode = lambda p: stat.S_IMODE(p.stat().st_mode)  # noqa: E731
+    assert mode(tmp_path / "new") == 0o700
+    files = sorted((tmp_path / "new").glob("device.db*"))
+    assert [f.name for f in files] == ["device.db", "device.db-shm", "device.db-wal"]
+    assert {mode(f) for f in files} == {0o600}
+    store.close()
+    # An older install's world-readable file is made private when opened.
+    (tmp_path / "new" / "device.db").chmod(0o644)
+    Store.open(tmp_path / "new" / "device.db", clock=clock).close()
+    assert mode(tmp_path / "new" / "device.db") == 0o600
+
+
+def test_a_full_disk_is_said_in_words_and_keeps_what_was_queued(shop):
+    # SQLite's own SQLITE_FULL, made real by capping the file at the pages it has now.
+    Accounts(shop).update_contact("A1", contact_name="Ana")
+    shop.engine.dispose()
+
+    @event.listens_for(shop.engine, "connect")
+    def _cap(dbapi_connection, _record):
+        pages = dbapi_connection.execute("PRAGMA page_count").fetchone()[0]
+        dbapi_connection.execute(f"PRAGMA max_page_count = {pages}")
+
+    cart = CartService(shop)
+    cart.set_account("A1")
+    with pytest.raises(DeviceFull, match="storage is full") as full:
+        for _ in range(200):  # until a page more is needed
+            cart.add("CF-100", 1)
+            cart.place()
+            cart.set_account("A1")
+    assert "kept" in str(full.value) and isinstance(full.value, StoreError)
+    with shop.read() as session:
+        queued = [e.name for e in entries(session)]
+    assert queued[0] == "update_account_contact" and len(queued) >= 1
