@@ -98,7 +98,7 @@ class Store:
         """Open (creating or upgrading in place) the database at `path`, default: paths.py."""
         from app.store.migrations import migrate  # here: migrations import nothing of ours back
 
-        path = path or database_path()
+        path = Path(path) if path else database_path()
         private(path)
         engine = make_engine(path)
         migrate(engine)
