@@ -64,7 +64,8 @@ _LINE_COLUMNS = (
     "l.line_id, l.sku, coalesce(p.name, ''), l.quantity, l.price_cents, l.allocated, l.waiting, "
     "l.cancelled, l.shipped, l.promise_label, l.promise_now, l.promise_eta, l.promise_eta_kind, "
     "l.promise_price_cents, l.server_label, l.server_backordered, l.server_eta, "
-    "l.server_eta_kind, l.first_eta, l.cancel_requested"
+    "l.server_eta_kind, l.first_eta, l.cancel_requested, l.told, l.told_kind, l.likely, "
+    "l.promise_ship, l.promise_ship_kind"
 )
 
 
@@ -78,7 +79,8 @@ def line_state(quantity: int, cancelled: int, shipped: int) -> str:
 
 def _line(row: Any) -> OrderLineView:
     (line_id, sku, name, qty, price, allocated, waiting, cancelled, shipped, p_label, p_now,
-     p_eta, p_kind, p_price, s_label, s_back, s_eta, s_kind, first_eta, cancel) = row  # fmt: skip
+     p_eta, p_kind, p_price, s_label, s_back, s_eta, s_kind, first_eta, cancel, told,
+     told_kind, likely, ship, ship_kind) = row  # fmt: skip
     promise = None
     if p_label is not None:
         promise = LineResult(Label(p_label), p_now or 0, _eta(p_eta, p_kind))
@@ -102,6 +104,9 @@ def _line(row: Any) -> OrderLineView:
         server=server,
         first_eta=date.fromisoformat(first_eta) if first_eta else None,
         cancel_requested=bool(cancel),
+        told=_eta(told, told_kind),
+        likely=date.fromisoformat(likely) if likely else None,
+        promised_ship=_eta(ship, ship_kind),
     )
 
 

@@ -154,6 +154,11 @@ class OrderLineView:
     server: LineResult | None
     first_eta: date | None
     cancel_requested: bool
+    # The customer's date (the line's day under the order's policy, as last shown or told; it
+    # moves only with an ETA change), the likely day, and the day the cart showed at placing.
+    told: Eta | None = None
+    likely: date | None = None
+    promised_ship: Eta | None = None
 
 
 @dataclass(frozen=True, slots=True)

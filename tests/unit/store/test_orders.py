@@ -241,3 +241,20 @@ def test_a_push_answers_verdicts_apply_together_or_not_at_all(shop):
             {"a": placed[0], "b": placed[1]},
         ).all()
     assert rows[0] == ("approved", 2) and rows[1][0] == "open"
+
+
+def test_a_line_carries_the_day_shown_the_customers_date_and_the_likely_day(shop, placed):
+    # At placing: the day the cart showed (CF-200: 2 units on the receipt of day 7).
+    lines = {li.sku: li for li in Orders(shop).get(placed).lines}
+    shown = lines["CF-200"].promised_ship
+    assert shown is not None and shown.date.isoformat() == "2025-03-10"
+    assert lines["CF-100"].promised_ship is not None and lines["CF-200"].told is None
+    # The server's record: the customer's date moved (told) and the likely day.
+    moved = line_data(2, "CF-200", 5, label="partial", allocated=3, waiting=2, backordered=2,
+                      eta="2025-03-12", eta_kind="estimated", told="2025-03-12",
+                      told_kind="estimated", likely="2025-03-11")  # fmt: skip
+    verdict(shop, placed, lines=[AS_PROMISED[0], moved])
+    line = {li.sku: li for li in Orders(shop).get(placed).lines}["CF-200"]
+    assert (line.told.date.isoformat(), line.told.kind.value) == ("2025-03-12", "estimated")
+    assert line.likely.isoformat() == "2025-03-11"
+    assert line.promised_ship == shown  # what was shown stays what was shown
