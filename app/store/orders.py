@@ -65,7 +65,7 @@ _LINE_COLUMNS = (
     "l.cancelled, l.shipped, l.promise_label, l.promise_now, l.promise_eta, l.promise_eta_kind, "
     "l.promise_price_cents, l.server_label, l.server_backordered, l.server_eta, "
     "l.server_eta_kind, l.first_eta, l.cancel_requested, l.told, l.told_kind, l.likely, "
-    "l.promise_ship, l.promise_ship_kind"
+    "l.promise_ship, l.promise_ship_kind, l.promise_schedule"
 )
 
 
@@ -80,7 +80,7 @@ def line_state(quantity: int, cancelled: int, shipped: int) -> str:
 def _line(row: Any) -> OrderLineView:
     (line_id, sku, name, qty, price, allocated, waiting, cancelled, shipped, p_label, p_now,
      p_eta, p_kind, p_price, s_label, s_back, s_eta, s_kind, first_eta, cancel, told,
-     told_kind, likely, ship, ship_kind) = row  # fmt: skip
+     told_kind, likely, ship, ship_kind, schedule) = row  # fmt: skip
     promise = None
     if p_label is not None:
         promise = LineResult(Label(p_label), p_now or 0, _eta(p_eta, p_kind))
@@ -107,6 +107,9 @@ def _line(row: Any) -> OrderLineView:
         told=_eta(told, told_kind),
         likely=date.fromisoformat(likely) if likely else None,
         promised_ship=_eta(ship, ship_kind),
+        promised_schedule=tuple(
+            (date.fromisoformat(d) if d else None, int(q)) for d, q in json.loads(schedule or "[]")
+        ),
     )
 
 

@@ -159,6 +159,7 @@ class OrderLineView:
     told: Eta | None = None
     likely: date | None = None
     promised_ship: Eta | None = None
+    promised_schedule: tuple[tuple[date | None, int], ...] = ()  # as the cart showed it
 
 
 @dataclass(frozen=True, slots=True)

@@ -101,6 +101,7 @@ def test_the_bundle_holds_the_entry_and_the_installed_project_not_the_server(bun
     assert (site / "app" / "__main__.py").is_file() and (site / "sync" / "engine.py").is_file()
     assert not (site / "alembic").exists() and not (site / "pwdlib").exists()
     assert not (site / "sync" / "server").exists()  # [tool.flet.cleanup] package_files
+    assert (site / "app" / "documents" / "fonts" / "DejaVuSans.ttf").is_file()  # package data
     probe = run_bundled(
         bundle,
         "import app.__main__ as m, app.store.paths as paths; "

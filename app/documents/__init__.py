@@ -1,0 +1,1 @@
+"""Documents the rep hands to a customer, made on the device."""
