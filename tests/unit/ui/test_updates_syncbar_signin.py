@@ -75,7 +75,7 @@ def test_progress_shows_how_far_a_first_download_is():
     assert words == "First download: stock (5 of 11), 150,000 of 200,000 records"
     _, words = progress_of(SyncProgress("snapshot", 10, None, "", "eta_changes"))
     assert words == "First download: ETA changes (10 of 11), 10 records"
-    assert progress_of(SyncProgress("push", 1, 4)) == (0.25, "Sending orders: 1 of 4")
+    assert progress_of(SyncProgress("push", 1, 4)) == (0.25, "Sending changes: 1 of 4")
     assert progress_of(SyncProgress("pull", 50, None, "50 update(s) received")) == (
         None, "Receiving updates: 50 update(s) received"
     )  # fmt: skip
