@@ -9,7 +9,7 @@ from app.store import Accounts, sync_state
 from app.ui.state.signout import sign_out_ask, signed_out_words
 from app.ui.state.syncbar import OutboxWatch
 from app.ui.sync_service import SignOutRefused
-from tests.unit.ui.test_sync_service import central, device, place_one  # noqa: F401 (fixtures)
+from tests.unit.ui.test_sync_service import place_one
 
 
 def test_sign_out_is_refused_while_changes_wait_and_says_how_many():
@@ -83,7 +83,7 @@ def test_a_token_the_server_does_not_know_is_forgotten_and_the_outbox_kept(devic
 
 
 def test_a_listener_that_fails_keeps_no_other_from_hearing(device):
-    store, sync = device
+    _store, sync = device
     heard: list[bool] = []
 
     def broken(_news: object) -> None:
