@@ -107,7 +107,8 @@ class Frame:
             self._show_starting()
             page.run_task(self._wait_for_start)
         else:
-            self.show_sign_in()
+            reason = self.sync.signed_out_reason
+            self.show_sign_in(signed_out_words(reason) if reason else "")
         page.run_task(self._tick)
 
     def _signed_in(self) -> bool:
@@ -156,7 +157,9 @@ class Frame:
 
     def show_sign_in(self, problem: str = "") -> None:
         self.page.navigation_bar = None  # the tabs are the signed-in user's
-        form = SignInForm.for_store(self.store, self.services.default_server_url)
+        form = SignInForm.for_store(
+            self.store, self.services.default_server_url, current=self.sync.server_url
+        )
         screen = SignInScreen(form, self.sync, self._signed_in_now, note=self.services.sign_in_note)
         self.page.controls = [
             ft.SafeArea(
@@ -375,7 +378,7 @@ class Frame:
         if ask.allowed:
             actions: list[ft.Control] = [
                 ft.TextButton("Stay signed in", on_click=lambda _e: page.pop_dialog()),
-                ft.FilledButton("Sign out", icon=ft.Icons.LOGOUT, on_click=self._sign_out),
+                ft.FilledButton("Yes, sign out", icon=ft.Icons.LOGOUT, on_click=self._sign_out),
             ]
         else:
             actions = [

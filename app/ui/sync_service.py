@@ -82,6 +82,9 @@ class SyncService:
         self._busy = threading.Lock()
         self.running = False
         self.last_progress: SyncProgress | None = None
+        # Why the device was signed out by a sync (a token the server does not know), for the
+        # sign-in screen of a window opened later; None once signed in again.
+        self.signed_out_reason: str | None = None
         self._loop = asyncio.new_event_loop()
         self._wake = asyncio.Event()  # set from other threads through wake()
         self._thread = threading.Thread(target=self._loop.run_forever, name="sync", daemon=True)
@@ -150,6 +153,7 @@ class SyncService:
         except ValueError as problem:  # e.g. the store refuses a user switch with unsent work
             raise SignInFailed(str(problem)) from None
         self._server_url, self._engine = url, engine
+        self.signed_out_reason = None
         return answer.user.username
 
     def sign_out(self) -> Future[str]:
@@ -201,6 +205,7 @@ class SyncService:
                 # use: forget it so the app asks the rep to sign in; the outbox is kept.
                 with self.store.write() as session:
                     sign_out(session)
+                self.signed_out_reason = report.error
             outcome = CycleOutcome(
                 report.ok,
                 report.error,

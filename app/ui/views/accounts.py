@@ -7,7 +7,16 @@ import flet as ft
 from app.store import OrderState
 from app.ui.state.accounts import AccountPage, AccountRow, AccountsState
 from app.ui.state.text import plural
-from app.ui.views.common import banner, card, dialog, empty, heading, icon_button, muted
+from app.ui.views.common import (
+    banner,
+    card,
+    dialog,
+    empty,
+    heading,
+    icon_button,
+    muted,
+    refresh,
+)
 from app.ui.views.nav import Nav
 
 CONTACT_LABELS = {
@@ -149,7 +158,11 @@ class AccountScreen:
         out.append(
             ft.Row(
                 [
-                    muted(contact, size=13),
+                    ft.Semantics(
+                        identifier="account-contact",
+                        container=True,
+                        content=muted(contact, size=13),
+                    ),
                     ft.TextButton("Edit contact", icon=ft.Icons.EDIT, on_click=self._edit),
                 ],
                 wrap=True,
@@ -251,6 +264,7 @@ class AccountScreen:
                 page.pop_dialog()
                 self.nav.toast(self.state.message)
                 self.refresh()
+                refresh(self.control)  # the new contact, marked as waiting, shows at once
                 self.nav.changed()
             else:
                 error.value, error.visible = self.state.message, True

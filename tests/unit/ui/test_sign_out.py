@@ -77,7 +77,9 @@ def test_a_token_the_server_does_not_know_is_forgotten_and_the_outbox_kept(devic
     assert "unknown device token" in (outcome.error or "")
     with store.read() as session:
         assert not sync_state(session).signed_in
+    assert "unknown device token" in (sync.signed_out_reason or "")  # for a window opened later
     assert sync.sign_in("http://central", "rep1", "demo").result(timeout=30) == "rep1"
+    assert sync.signed_out_reason is None
     again = sync.sync().result(timeout=60)
     assert again.ok and again.pushed == 1  # the order made before waited and went
 

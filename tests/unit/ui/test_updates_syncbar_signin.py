@@ -96,6 +96,9 @@ def test_sign_in_form_says_what_is_missing(store):
                      role="rep")  # fmt: skip
     again = SignInForm.for_store(store, "http://127.0.0.1:8765")
     assert (again.server_url, again.username) == ("http://10.0.0.2:8765", "rep2")
+    # The server the app was pointed at (FIELDSALES_SERVER_URL) wins over the saved one.
+    pointed = SignInForm.for_store(store, "http://127.0.0.1:8765", current="http://10.0.0.9:8765")
+    assert (pointed.server_url, pointed.username) == ("http://10.0.0.9:8765", "rep2")
 
 
 def test_signing_in_to_a_server_that_is_not_there_says_so(store):
