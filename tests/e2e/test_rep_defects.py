@@ -12,10 +12,12 @@ import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
 
+from app.store import Accounts, CartService
 from tests.e2e.conftest import (
     PHONE,
     SYNCED,
     Central,
+    go,
     open_app,
     run_app,
     says,
@@ -23,7 +25,7 @@ from tests.e2e.conftest import (
     type_into,
     wait_for_words,
 )
-from tests.e2e.world import device_store, sync_device
+from tests.e2e.world import device_store, pick_backorder_item, sync_device
 
 pytestmark = pytest.mark.e2e
 
@@ -31,15 +33,22 @@ pytestmark = pytest.mark.e2e
 def _open_account(page, name: str) -> None:
     type_into(page, "Search accounts", name)
     page.wait_for_timeout(500)
-    edit = page.get_by_role("button", name="Edit contact")
-    for _ in range(3):  # a first tap can be spent on the list redrawn as the search ends
-        page.get_by_role("button", name=f"Open {name}").first.click()
+    _tap_until(
+        page.get_by_role("button", name=f"Open {name}").first,
+        page.get_by_role("button", name="Edit contact"),
+    )
+
+
+def _tap_until(button, shows) -> None:
+    """A first tap can be spent on a list redrawn as the search ends, or on a tooltip."""
+    for _ in range(3):
+        button.click()
         try:
-            edit.wait_for(timeout=5_000)
+            shows.first.wait_for(timeout=5_000)
             return
         except PlaywrightTimeout:
             continue
-    expect(edit).to_be_visible(timeout=10_000)
+    expect(shows.first).to_be_visible(timeout=10_000)
 
 
 def _edit_phone(page, phone: str) -> None:
@@ -143,3 +152,103 @@ def test_sign_out_unknown_token_and_a_contact_edit_that_goes_at_once(browser, tm
     finally:
         first.stop()
         other.stop()
+
+
+def _reject(central: Central, order_id: str, note: str) -> None:
+    supervisor = central.supervisor()
+    try:
+        order = supervisor.get(f"/supervisor/orders/{order_id}")
+        assert order.status_code == 200, order.text
+        version = order.json()["order"]["version"]
+        decided = supervisor.post(
+            f"/supervisor/orders/{order_id}/decision",
+            json={"action": "reject", "note": note, "version": version},
+        )
+        assert decided.status_code == 200, decided.text
+    finally:
+        supervisor.close()
+
+
+def _take_order_for(page, name: str) -> None:
+    go(page, "Accounts")
+    type_into(page, "Search accounts", name)
+    page.wait_for_timeout(500)
+    _tap_until(
+        page.get_by_role("button", name="Take order").first,
+        page.get_by_text(f"Catalog for {name}"),
+    )
+
+
+def _add(page, sku: str) -> None:
+    type_into(page, "Search products", sku)
+    add = page.get_by_role("button", name=f"Add {sku} to cart")
+    expect(add).to_be_visible(timeout=15_000)
+    add.click()
+    page.wait_for_timeout(500)
+
+
+def test_cart_after_an_order_backorders_once_and_a_rejected_order(browser, tmp_path):
+    central = Central(tmp_path / "central", products=200)
+    try:
+        central.start()
+        store = device_store(tmp_path)
+        sync_device(store, central.url)
+        pick = pick_backorder_item(store)
+        others = [a for a in Accounts(store).list_accounts() if a.id != pick.account_id]
+        other = next(a for a in others if not a.credit_hold and a.name != pick.account_name)
+        # An order the supervisor rejects, with a note asking to re-order.
+        cart = CartService(store)
+        cart.set_account(other.id)
+        cart.add(pick.sku, 2)
+        rejected = cart.place().order_id
+        sync_device(store, central.url, sign_in=False)
+        _reject(central, rejected, "Split it: re-order the same lines next week")
+        sync_device(store, central.url, sign_in=False)
+        store.close()
+        with run_app(tmp_path, FIELDSALES_EMBEDDED_SERVER="0", FIELDSALES_SYNC_EVERY="0") as url:
+            page = open_app(browser, url, PHONE)
+            wait_for_words(page, "sync-bar", r"Last sync", timeout=60)
+            # 4. The account's backordered lines, before and after an order is placed.
+            _open_account(page, pick.account_name)
+            before = page.locator('[flt-semantics-identifier^="backorder-line-"]').count()
+            # 3. An order placed, Done; another account, one product, the Cart: its card shows.
+            _take_order_for(page, pick.account_name)
+            _add(page, pick.sku)
+            go(page, "Cart")
+            type_into(page, f"Quantity of {pick.sku}", str(pick.quantity))
+            wait_for_words(page, f"line-words-{pick.sku}", "backorder")
+            page.get_by_role("button", name="Place order").click()
+            expect(page.get_by_text("Order placed in the outbox")).to_be_visible(timeout=10_000)
+            page.get_by_role("button", name="Done").click()
+            page.get_by_role("button", name="Sync now").click()
+            wait_for_words(page, "sync-bar", SYNCED, timeout=60)
+            _take_order_for(page, other.name)
+            _add(page, pick.sku)
+            go(page, "Cart")
+            page.wait_for_timeout(1500)
+            shot(page, "debug-cart")
+            expect(page.get_by_label(f"Quantity of {pick.sku}", exact=True)).to_be_visible(
+                timeout=10_000
+            )
+            expect(page.get_by_role("button", name=f"Remove {pick.sku}")).to_be_visible()
+            shot(page, "rep-cart-after-order-phone")
+            page.get_by_role("button", name=f"Remove {pick.sku}").click()
+            # 4. The account reopened: each backordered line once.
+            go(page, "Accounts")
+            _open_account(page, pick.account_name)
+            rows = page.locator('[flt-semantics-identifier^="backorder-line-"]')
+            page.wait_for_timeout(1000)
+            print("backorder rows before", before, "after", rows.count())
+            shot(page, "rep-account-backorders-phone")
+            # 8. The rejected order: one story, nothing to cancel, a copy to a new cart.
+            go(page, "Orders")
+            page.get_by_role("checkbox", name=re.compile(r"^Rejected")).click()
+            page.wait_for_timeout(600)
+            page.get_by_role(
+                "button", name=re.compile(rf"^Open order {rejected[:8]}")
+            ).first.click()
+            page.wait_for_timeout(1500)
+            shot(page, "rep-rejected-order-phone")
+            page.close()
+    finally:
+        central.stop()

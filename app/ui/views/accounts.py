@@ -14,6 +14,7 @@ from app.ui.views.common import (
     empty,
     heading,
     icon_button,
+    keyed,
     muted,
     refresh,
 )
@@ -63,9 +64,11 @@ class AccountsScreen:
 
     def refresh(self) -> None:
         rows = self.state.rows()
-        self.list.controls = [self._row(r) for r in rows] or [
-            empty("No accounts match. Sync to get your accounts, or search for another name.")
-        ]
+        self.list.controls = keyed(
+            [self._row(r) for r in rows]
+            or [empty("No accounts match. Sync to get your accounts, or search for another name.")],
+            "account-row",
+        )
 
     def _row(self, r: AccountRow) -> ft.Control:
         tags = [tag(r.tier, ft.Colors.BLUE), tag(r.delivery, ft.Colors.TEAL)]
@@ -131,9 +134,9 @@ class AccountScreen:
         try:
             page = self.state.page(self.account_id)
         except ValueError as problem:
-            self.body.controls = [banner(str(problem), kind="error")]
+            self.body.controls = keyed([banner(str(problem), kind="error")], "account-problem")
             return
-        self.body.controls = self._build(page)
+        self.body.controls = keyed(self._build(page), "account-page")
 
     def _build(self, p: AccountPage) -> list[ft.Control]:
         tags = [tag(p.tier, ft.Colors.BLUE), tag(p.delivery, ft.Colors.TEAL)]
@@ -218,14 +221,18 @@ class AccountScreen:
         out.append(heading("Backordered lines", size=16))
         if not p.backorders:
             out.append(muted("Nothing waiting for stock."))
-        for b in p.backorders:
+        for n, b in enumerate(p.backorders, start=1):
             out.append(
-                ft.Row(
-                    [
-                        ft.Icon(ft.Icons.SCHEDULE, size=16, color=ft.Colors.ORANGE),
-                        ft.Text(b.text, expand=True),
-                    ],
-                    spacing=6,
+                ft.Semantics(
+                    identifier=f"backorder-line-{n}",
+                    container=True,
+                    content=ft.Row(
+                        [
+                            ft.Icon(ft.Icons.SCHEDULE, size=16, color=ft.Colors.ORANGE),
+                            ft.Text(b.text, expand=True),
+                        ],
+                        spacing=6,
+                    ),
                 )
             )
         return out
