@@ -118,7 +118,7 @@ def test_a_rejected_order_tells_one_story_and_can_be_copied_to_a_new_cart(shop, 
     cart.add("TE-100", 1)
     assert not state.copy_to_cart(placed)
     assert state.message == (
-        "The cart holds 1 line for Bistro Nord: place the order or empty the cart first"
+        "The cart holds 1 line for Bistro Norte: place the order or empty the cart first"
     )
     cart.clear()
     assert state.copy_to_cart(placed)
