@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
 from collections.abc import Callable
 
 import flet as ft
@@ -59,6 +60,10 @@ class Frame:
         self._phone = self._is_phone()
         self._stop: list[Callable[[], None]] = []
         self._closed = False
+        # Flet runs plain event handlers on worker threads and async ones on its loop: two
+        # redraws at once (a double tap, a tap while a sync's redraw runs) sent their changes
+        # twice (an account's backordered lines drawn twice). One redraw at a time.
+        self._drawing = threading.RLock()
         self._outbox = OutboxWatch(self.store)  # a change just queued wakes the sync
         self.sync_bar = SyncBar(self.sync_now)
         catalog_state = CatalogState(self.store)
@@ -245,6 +250,10 @@ class Frame:
     # -- navigation ------------------------------------------------------------------
 
     def go(self, screen: str, arg: str | None = None) -> None:
+        with self._drawing:
+            self._go(screen, arg)
+
+    def _go(self, screen: str, arg: str | None) -> None:
         self.current, self.current_arg = screen, arg
         view = self.screens[screen]
         if screen in ("account", "order") and arg:
@@ -285,6 +294,10 @@ class Frame:
             self.page.show_dialog(self.snack)
 
     def changed(self) -> None:
+        with self._drawing:
+            self._changed()
+
+    def _changed(self) -> None:
         self.show_bar()
         if self._outbox.new_changes():
             self.sync.wake()  # an order, a cancel, a contact edit or an ack: send it at once

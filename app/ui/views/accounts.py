@@ -121,8 +121,12 @@ class AccountScreen:
         self.state = state
         self.nav = nav
         self.account_id: str | None = None
-        self.body = ft.ListView(spacing=10, expand=True, padding=ft.Padding.only(bottom=16))
-        self.control = ft.Column([self.body], expand=True)
+        self.body = self._page([])
+        self.control = ft.Container(self.body, expand=True, padding=ft.Padding.only(bottom=16))
+
+    @staticmethod
+    def _page(controls: list[ft.Control]) -> ft.Column:
+        return ft.Column(controls, spacing=10, expand=True, scroll=ft.ScrollMode.AUTO)
 
     def show(self, account_id: str) -> None:
         self.account_id = account_id
@@ -134,9 +138,14 @@ class AccountScreen:
         try:
             page = self.state.page(self.account_id)
         except ValueError as problem:
-            self.body.controls = keyed([banner(str(problem), kind="error")], "account-problem")
-            return
-        self.body.controls = keyed(self._build(page), "account-page")
+            controls = [banner(str(problem), kind="error")]
+        else:
+            controls = self._build(page)
+        # A new page control each time, sent whole: changing the old one's children left rows
+        # of the page drawn before (an account reopened after an order listed its backordered
+        # lines twice: 5 rows for 3).
+        self.body = self._page(controls)
+        self.control.content = self.body
 
     def _build(self, p: AccountPage) -> list[ft.Control]:
         tags = [tag(p.tier, ft.Colors.BLUE), tag(p.delivery, ft.Colors.TEAL)]

@@ -137,7 +137,13 @@ class OrderDetailScreen:
             ),
         ]
         if o.verdict:
-            out.append(ft.Text(f"Server's verdict: {o.verdict}", size=13))
+            out.append(
+                ft.Semantics(
+                    identifier="order-verdict",
+                    container=True,
+                    content=ft.Text(f"Server's verdict: {o.verdict}", size=13),
+                )
+            )
         if o.note:
             out.append(muted(f"Note: {o.note}"))
         if o.state is OrderState.PENDING:
