@@ -7,7 +7,8 @@ Settings (environment, all optional):
   FIELDSALES_EMBEDDED_SERVER   "0": start no embedded server (tests start one separately);
                                none starts either where the server's packages are missing
                                (a packaged phone app)
-  FIELDSALES_DEMO_USER / _PASSWORD   who the embedded demo signs in as (rep1 / demo)
+  FIELDSALES_DEMO_USER / _PASSWORD   who the embedded demo signs in as (rep1 / demo; `super`
+                               opens the supervisor's console, rep1..rep5 are the reps)
   FIELDSALES_SYNC_EVERY        seconds between automatic syncs (default 60; 0: only on demand)
   FIELDSALES_VIEW              "web" or "desktop"; without a display the web UI is served
   FIELDSALES_PORT              web UI port (default 8550)
@@ -126,15 +127,19 @@ def _demo(store: Store, sync: SyncService, folder: Path) -> Future[object]:
     done: Future[object] = Future()
     user = os.environ.get("FIELDSALES_DEMO_USER", "rep1")
     password = os.environ.get("FIELDSALES_DEMO_PASSWORD", "demo")
+    # Named on purpose: that user, even where another one was signed in (FIELDSALES_DEMO_USER=
+    # super opens the console on a folder that ran the demo as rep1; refused, in words, while
+    # the previous user's changes wait to be sent).
+    chosen = bool(os.environ.get("FIELDSALES_DEMO_USER"))
 
     def run() -> None:
         try:
             url = start_embedded_server(folder)
             print(f"Embedded central server at {url} (data in {folder})", flush=True)
             with store.read() as session:
-                signed_in = sync_state(session).signed_in
+                state = sync_state(session)
             sync.use_server(url)
-            if not signed_in:
+            if not state.signed_in or (chosen and state.user_name != user):
                 sync.sign_in(url, user, password).result(timeout=60)
             done.set_result(url)
         except BaseException as fault:  # the UI shows it and offers the sign-in form

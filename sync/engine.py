@@ -88,6 +88,7 @@ class SyncReport:
     renumbered: int = 0  # unsent changes given new ids (a device restored from a copy)
     error: str | None = None
     note: str | None = None  # something the rep should know that is not an error
+    signed_out: bool = False  # the server does not know the token (or none is kept): sign in
 
     @property
     def ok(self) -> bool:
@@ -375,6 +376,7 @@ class SyncEngine:
                 await self._pull(token, report)
             except SyncError as problem:
                 report.error = str(problem)
+                report.signed_out = isinstance(problem, NotSignedIn)
             except (ValidationError, ValueError) as bad:  # a server answer we cannot read
                 report.error = f"the server sent something this app cannot read: {bad}"
             with self.store.write() as session:
@@ -394,6 +396,7 @@ class SyncEngine:
                 await self._pull(token, report)
             except SyncError as problem:
                 report.error = str(problem)
+                report.signed_out = isinstance(problem, NotSignedIn)
             with self.store.write() as session:
                 record_sync(session, at=self.store.now(), error=report.error)
             self._progress("error" if report.error else "done", msg=report.error or "up to date")

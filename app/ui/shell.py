@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
 from collections.abc import Callable
 
 import flet as ft
@@ -16,13 +17,14 @@ from app.ui.state.cart import CartState
 from app.ui.state.catalog import CatalogState
 from app.ui.state.orders import OrdersState
 from app.ui.state.signin import SignInForm
-from app.ui.state.syncbar import sync_bar
+from app.ui.state.signout import sign_out_ask, signed_out_words
+from app.ui.state.syncbar import OutboxWatch, sync_bar
 from app.ui.state.updates import UpdatesState
-from app.ui.sync_service import CycleOutcome
+from app.ui.sync_service import CycleOutcome, SignOutRefused
 from app.ui.views.accounts import AccountScreen, AccountsScreen
 from app.ui.views.cart import CartScreenView
 from app.ui.views.catalog import CatalogScreen
-from app.ui.views.common import navigation, refresh
+from app.ui.views.common import dialog, icon_button, navigation, refresh
 from app.ui.views.orders import OrderDetailScreen, OrdersListScreen
 from app.ui.views.signin import SignInScreen
 from app.ui.views.syncbar import SyncBar
@@ -58,7 +60,11 @@ class Frame:
         self._phone = self._is_phone()
         self._stop: list[Callable[[], None]] = []
         self._closed = False
-        self._pending = 0  # outbox size last seen: a rise wakes the sync
+        # Flet runs plain event handlers on worker threads and async ones on its loop: two
+        # redraws at once (a double tap, a tap while a sync's redraw runs) sent their changes
+        # twice (an account's backordered lines drawn twice). One redraw at a time.
+        self._drawing = threading.RLock()
+        self._outbox = OutboxWatch(self.store)  # a change just queued wakes the sync
         self.sync_bar = SyncBar(self.sync_now)
         catalog_state = CatalogState(self.store)
         self.accounts_state = AccountsState(self.store)
@@ -81,6 +87,7 @@ class Frame:
             label="Dark theme", button=True, container=True, content=self.theme_icon
         )
         self.user = ft.Text("", size=12)
+        self.sign_out_button = icon_button(ft.Icons.LOGOUT, "Sign out", self._ask_sign_out)
         self.rail, self.bar = navigation(TABS, self._on_nav, rail_width=80)
         self.snack = ft.SnackBar(content=ft.Text(""))
 
@@ -105,7 +112,8 @@ class Frame:
             self._show_starting()
             page.run_task(self._wait_for_start)
         else:
-            self.show_sign_in()
+            reason = self.sync.signed_out_reason
+            self.show_sign_in(signed_out_words(reason) if reason else "")
         page.run_task(self._tick)
 
     def _signed_in(self) -> bool:
@@ -153,7 +161,10 @@ class Frame:
             self.show_sign_in(problem)
 
     def show_sign_in(self, problem: str = "") -> None:
-        form = SignInForm.for_store(self.store, self.services.default_server_url)
+        self.page.navigation_bar = None  # the tabs are the signed-in user's
+        form = SignInForm.for_store(
+            self.store, self.services.default_server_url, current=self.sync.server_url
+        )
         screen = SignInScreen(form, self.sync, self._signed_in_now, note=self.services.sign_in_note)
         self.page.controls = [
             ft.SafeArea(
@@ -165,6 +176,7 @@ class Frame:
         self.page.update()
 
     async def _signed_in_now(self, user: str) -> None:
+        self._outbox.reset()  # another user's counter may start anywhere
         self.show_main()
         self.toast(f"Signed in as {user}: downloading your data")
         self.sync_now()
@@ -193,7 +205,12 @@ class Frame:
                 [
                     ft.Text("Field Sales", size=18, weight=ft.FontWeight.BOLD),
                     ft.Row(
-                        [ft.Icon(ft.Icons.PERSON, size=16), self.user, self.theme_button],
+                        [
+                            ft.Icon(ft.Icons.PERSON, size=16),
+                            self.user,
+                            self.theme_button,
+                            self.sign_out_button,
+                        ],
                         spacing=4,
                         tight=True,
                     ),
@@ -233,6 +250,10 @@ class Frame:
     # -- navigation ------------------------------------------------------------------
 
     def go(self, screen: str, arg: str | None = None) -> None:
+        with self._drawing:
+            self._go(screen, arg)
+
+    def _go(self, screen: str, arg: str | None) -> None:
         self.current, self.current_arg = screen, arg
         view = self.screens[screen]
         if screen in ("account", "order") and arg:
@@ -273,10 +294,13 @@ class Frame:
             self.page.show_dialog(self.snack)
 
     def changed(self) -> None:
-        pending = self.show_bar()
-        if pending > self._pending:
-            self.sync.wake()  # an order or a cancellation waits: send it as soon as possible
-        self._pending = pending
+        with self._drawing:
+            self._changed()
+
+    def _changed(self) -> None:
+        self.show_bar()
+        if self._outbox.new_changes():
+            self.sync.wake()  # an order, a cancel, a contact edit or an ack: send it at once
         self._badges()
         refresh(self.rail, self.bar)
 
@@ -297,15 +321,35 @@ class Frame:
         self.syncing = True
         self.progress = None
         self.show_bar()
-        self.sync.sync()  # the outcome arrives through on_cycle_done
+        # The outcome arrives through on_cycle_done; when this call joins nothing (a cycle was
+        # already running) or a listener failed, the button must still come back.
+        self.sync.sync().add_done_callback(lambda _f: self._settle_from_thread())
+
+    def _settle_from_thread(self) -> None:
+        if not self._closed:
+            with contextlib.suppress(RuntimeError):  # the session is gone
+                self.page.run_task(self._settle)
+
+    async def _settle(self) -> None:
+        """No cycle runs: the bar must not say "Syncing..." (a cycle that crashed, a lost
+        report)."""
+        if self.syncing and not self.sync.running:
+            self.syncing, self.progress = False, None
+            self.show_bar()
 
     def _progress_from_thread(self, progress: SyncProgress) -> None:
         if not self._closed:
-            self.page.run_task(self._on_progress, progress)
+            try:
+                self.page.run_task(self._on_progress, progress)
+            except RuntimeError:  # the browser session ended without telling
+                self._on_close()
 
     def _done_from_thread(self, outcome: CycleOutcome) -> None:
         if not self._closed:
-            self.page.run_task(self._on_done, outcome)
+            try:
+                self.page.run_task(self._on_done, outcome)
+            except RuntimeError:
+                self._on_close()
 
     async def _on_progress(self, progress: SyncProgress) -> None:
         self.syncing = progress.phase not in ("done", "error", "idle")
@@ -316,7 +360,10 @@ class Frame:
         self.syncing = False
         self.progress = None
         if not self._signed_in():
-            self.show_sign_in(outcome.error or "")
+            self.current, self.current_arg = "accounts", None
+            self.show_sign_in(
+                signed_out_words(outcome.error) if outcome.signed_out else outcome.error or ""
+            )
             return
         self.catalog_state.forget_categories()
         self.go(self.current, self.current_arg)  # labels, orders and verdicts may have moved
@@ -327,7 +374,43 @@ class Frame:
         while not self._closed:
             await asyncio.sleep(TICK_SECONDS)
             if not self._closed and self._signed_in():
+                await self._settle()
                 self.show_bar()
+
+    # -- signing out -------------------------------------------------------------------
+
+    def _ask_sign_out(self, _e: object = None) -> None:
+        """Refused while changes wait (they go under this user's name), with a way to send."""
+        ask = sign_out_ask(self._user_name(), self.show_bar(), online=self.sync.online)
+        page = self.page
+
+        def send(_e: object) -> None:
+            page.pop_dialog()
+            self.sync_now()
+
+        if ask.allowed:
+            actions: list[ft.Control] = [
+                ft.TextButton("Stay signed in", on_click=lambda _e: page.pop_dialog()),
+                ft.FilledButton("Yes, sign out", icon=ft.Icons.LOGOUT, on_click=self._sign_out),
+            ]
+        else:
+            actions = [
+                ft.TextButton("Not now", on_click=lambda _e: page.pop_dialog()),
+                ft.FilledButton("Send now", icon=ft.Icons.SYNC, on_click=send),
+            ]
+        words = ft.Semantics(identifier="sign-out-words", container=True, content=ft.Text(ask.text))
+        page.show_dialog(dialog(ask.title, words, actions))
+
+    async def _sign_out(self, _e: object = None) -> None:
+        self.page.pop_dialog()
+        try:
+            user = await asyncio.wrap_future(self.sync.sign_out())
+        except SignOutRefused as waiting:
+            self.toast(f"Not signed out: {waiting}", error=True)
+            return
+        self.current, self.current_arg = "accounts", None
+        self.show_sign_in()
+        self.toast(f"{user} signed out" if user else "Signed out")
 
     def _toggle_theme(self, _e: ft.ControlEvent) -> None:
         dark = self.page.theme_mode is not ft.ThemeMode.DARK

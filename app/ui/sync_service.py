@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import threading
 from collections.abc import Callable, Coroutine
 from concurrent.futures import Future
@@ -18,18 +19,28 @@ from typing import Any, TypeVar
 
 import httpx
 
-from app.store import Store, sync_state
+from app.store import Store, sign_out, sync_state, sync_status
 from sync.engine import SignInError, SyncEngine, SyncProgress, SyncReport
+from sync.protocol import PROTOCOL_HEADER, PROTOCOL_VERSION
 
 T = TypeVar("T")
 ProgressListener = Callable[[SyncProgress], None]
 DoneListener = Callable[["CycleOutcome"], None]
 
+log = logging.getLogger(__name__)
 TIMEOUT = httpx.Timeout(20.0, connect=3.0)  # a dead server is known fast; a big page may be slow
 
 
 class SignInFailed(Exception):
     """Sign-in did not work; str() is the reason in words (wrong password, unreachable, ...)."""
+
+
+class SignOutRefused(Exception):
+    """Sign-out waits: changes are not sent yet (`waiting` of them) or a sync is running."""
+
+    def __init__(self, reason: str, waiting: int = 0) -> None:
+        super().__init__(reason)
+        self.waiting = waiting
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +50,18 @@ class CycleOutcome:
     pushed: int = 0
     pulled: int = 0
     snapshot_records: int = 0
+    signed_out: bool = False  # the server did not know the token: it is forgotten, sign in
+
+
+def _tell(listeners: list[Any], news: object) -> None:
+    """Call every listener; one that fails (a browser tab closed mid-cycle) must neither keep
+    the others from hearing (their "Sync now" would stay on "Syncing..." for good) nor stop
+    the cycle or the background loop."""
+    for listener in list(listeners):
+        try:
+            listener(news)
+        except Exception:
+            log.exception("a sync listener failed; the others are still told")
 
 
 class SyncService:
@@ -59,6 +82,9 @@ class SyncService:
         self._busy = threading.Lock()
         self.running = False
         self.last_progress: SyncProgress | None = None
+        # Why the device was signed out by a sync (a token the server does not know), for the
+        # sign-in screen of a window opened later; None once signed in again.
+        self.signed_out_reason: str | None = None
         self._loop = asyncio.new_event_loop()
         self._wake = asyncio.Event()  # set from other threads through wake()
         self._thread = threading.Thread(target=self._loop.run_forever, name="sync", daemon=True)
@@ -83,8 +109,7 @@ class SyncService:
 
     def _on_progress(self, progress: SyncProgress) -> None:
         self.last_progress = progress
-        for listener in list(self._progress):
-            listener(progress)
+        _tell(self._progress, progress)
 
     def on_progress(self, listener: ProgressListener) -> Callable[[], None]:
         """Listen to progress; returns a function that stops listening."""
@@ -128,7 +153,38 @@ class SyncService:
         except ValueError as problem:  # e.g. the store refuses a user switch with unsent work
             raise SignInFailed(str(problem)) from None
         self._server_url, self._engine = url, engine
+        self.signed_out_reason = None
         return answer.user.username
+
+    def sign_out(self) -> Future[str]:
+        """Sign out (the future's result: who was signed in), or fail with SignOutRefused while
+        changes wait to be sent: they are sent under the signed-in user's name. The server is
+        told when it answers; the device forgets its token either way."""
+        return self._call(self._sign_out())
+
+    async def _sign_out(self) -> str:
+        if not self._busy.acquire(blocking=False):
+            raise SignOutRefused("a sync is running: try again when it ends")
+        try:
+            waiting = sync_status(self.store, online=self.online).pending_count
+            if waiting:
+                raise SignOutRefused(f"{waiting} change(s) wait to be sent", waiting)
+            with self.store.read() as session:
+                state = sync_state(session)
+            if state.token and self._server_url:
+                with contextlib.suppress(httpx.HTTPError):  # offline: the token is forgotten here
+                    await self._client.post(
+                        f"{self._server_url}/auth/sign-out",
+                        headers={
+                            PROTOCOL_HEADER: str(PROTOCOL_VERSION),
+                            "Authorization": f"Bearer {state.token}",
+                        },
+                    )
+            with self.store.write() as session:
+                sign_out(session)
+            return state.user_name or ""
+        finally:
+            self._busy.release()
 
     def sync(self, *, full: bool = False) -> Future[CycleOutcome]:
         """One cycle (push, then pull); `full` downloads a fresh snapshot. Never raises for
@@ -144,16 +200,26 @@ class SyncService:
         self.running = True
         try:
             report: SyncReport = await (self._engine.resync() if full else self._engine.sync())
+            if report.signed_out:
+                # A token the server does not know (another server, a revoked device) is of no
+                # use: forget it so the app asks the rep to sign in; the outbox is kept.
+                with self.store.write() as session:
+                    sign_out(session)
+                self.signed_out_reason = report.error
             outcome = CycleOutcome(
-                report.ok, report.error, report.pushed, report.pulled, report.snapshot_records
+                report.ok,
+                report.error,
+                report.pushed,
+                report.pulled,
+                report.snapshot_records,
+                report.signed_out,
             )
         except Exception as crash:  # a bug must not kill the sync thread: show it, keep going
             outcome = CycleOutcome(False, f"sync failed: {crash}")
         finally:
             self.running = False
             self._busy.release()
-        for listener in list(self._done):
-            listener(outcome)
+        _tell(self._done, outcome)
         return outcome
 
     def start_auto(self, every: float) -> None:

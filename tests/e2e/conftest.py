@@ -24,7 +24,9 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[2]
-SHOTS = ROOT / "docs" / "screenshots"
+# Tests write their pictures under build/ (ignored by git): a test run changes no tracked file.
+# `python -m tests.e2e.screens` refreshes the README's pictures in docs/screenshots from them.
+SHOTS = Path(os.environ.get("FIELDSALES_SHOTS_DIR") or ROOT / "build" / "screenshots")
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 800}
 

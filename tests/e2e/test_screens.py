@@ -1,7 +1,7 @@
 """Every screen in a real Chromium, phone (390x844) and desktop (1280x800), light and dark,
 over a scene made through the real server API: an order whose verdict differs from the
 promise, a moved ETA, a conflicting contact edit, and a cart with every kind of line. The
-pictures go to docs/screenshots/. Also: signing in, with a wrong password first."""
+pictures go to build/screenshots/ (docs/screenshots/ by `python -m tests.e2e.screens`). Also: signing in, with a wrong password first."""
 
 from __future__ import annotations
 

@@ -6,9 +6,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from app.domain.model import Label
-from app.store import Orders, OrderState, Store
+from app.store import CartService, Orders, OrderState, Store
 from app.store.views import LineResult, OrderDetail, OrderLineView
-from app.ui.state.text import day, eta, money
+from app.ui.state.text import day, eta, money, plural
 
 STATE_NAMES = {
     OrderState.NEEDS_ATTENTION: "Needs attention",
@@ -22,6 +22,10 @@ STATE_NAMES = {
 }
 TABS = tuple(STATE_NAMES)  # attention first: it is what the rep must act on
 _CLOSED = frozenset({OrderState.SHIPPED, OrderState.CANCELLED, OrderState.REJECTED})
+# The server's word that an order is over, also while it waits for the rep to acknowledge
+# (its state on the device is then "needs attention").
+_ENDED = {"rejected": "Rejected", "cancelled": "Cancelled"}
+_SERVER_CLOSED = frozenset({"rejected", "cancelled", "shipped"})
 _POLICY = {
     "all_or_nothing": "All at once",
     "ship_as_available": "Ship as available",
@@ -87,6 +91,7 @@ class OrderScreen:
     can_acknowledge: bool
     can_cancel: bool
     cancel_requested: bool
+    can_copy: bool = False  # a rejected or cancelled order: its lines into a new cart
 
 
 def short(order_id: str) -> str:
@@ -129,7 +134,8 @@ class OrdersState:
         detail = self.orders.get(order_id)
         s = detail.summary
         policy = _POLICY[detail.policy.kind.value].format(cap=detail.policy.cap)
-        closed = s.state in _CLOSED
+        closed = s.state in _CLOSED or s.status in _SERVER_CLOSED
+        ended = s.state in (OrderState.REJECTED, OrderState.CANCELLED) or s.status in _ENDED
         return OrderScreen(
             id=s.id,
             short_id=short(s.id),
@@ -146,6 +152,7 @@ class OrdersState:
             can_acknowledge=s.state is OrderState.NEEDS_ATTENTION,
             can_cancel=not closed and not s.cancel_requested,
             cancel_requested=s.cancel_requested,
+            can_copy=ended,
         )
 
     def _do(self, action: Callable[[], object], done: str) -> bool:
@@ -156,6 +163,44 @@ class OrdersState:
             return False
         self.message, self.error = done, False
         return True
+
+    def copy_to_cart(self, order_id: str) -> bool:
+        """A rejected or cancelled order's lines, at their quantities, into the cart for its
+        account (with its shipment policy): the supervisor's note often asks to re-order.
+        Refused while the cart holds lines for another account."""
+        detail = self.orders.get(order_id)
+        account_id = detail.summary.account_id
+        name = detail.summary.account_name or account_id
+        cart = CartService(self.store)
+        current = cart.view()
+        if current.lines and (current.account is None or current.account.id != account_id):
+            other = current.account.name if current.account else "no account"
+            self.message = (
+                f"The cart holds {plural(len(current.lines), 'line')} for {other}: "
+                "place the order or empty the cart first"
+            )
+            self.error = True
+            return False
+        copied, missing = 0, []
+        try:
+            cart.set_account(account_id)
+            cart.set_policy(detail.policy.kind.value, detail.policy.cap)
+            for line in detail.lines:
+                try:
+                    cart.add(line.sku, line.quantity)
+                    copied += 1
+                except ValueError:  # no longer in the catalog
+                    missing.append(line.sku)
+        except ValueError as problem:
+            self.message, self.error = str(problem), True
+            return False
+        self.message = (
+            f"{plural(copied, 'line')} of order {short(order_id)} copied to the cart for {name}"
+        )
+        if missing:
+            self.message += f"; not in the catalog any more: {', '.join(missing)}"
+        self.error = copied == 0
+        return copied > 0
 
     def acknowledge(self, order_id: str) -> bool:
         return self._do(
@@ -176,15 +221,27 @@ class OrdersState:
 
 
 def _verdict(detail: OrderDetail) -> str | None:
+    reason = detail.verdict_reason
+    ended = _ENDED.get(detail.summary.status)
+    if ended:  # the end of the story, not the first verdict ("Accepted: rejected by ...")
+        if reason.lower().startswith(ended.lower()):
+            return reason[:1].upper() + reason[1:]
+        return f"{ended}: {reason}" if reason else ended
     if detail.summary.verdict is None:
         return None
     text = detail.summary.verdict.replace("_", " ").capitalize()
-    return f"{text}: {detail.verdict_reason}" if detail.verdict_reason else text
+    return f"{text}: {reason}" if reason else text
 
 
 def _compare(detail: OrderDetail, line: OrderLineView, closed: bool) -> LineCompare:
     promised = result_words(line.promise, line.quantity)
     confirmed = result_words(line.server, line.quantity)
+    if line.state == "cancelled":  # what the server said first no longer holds
+        confirmed = (
+            f"cancelled after {line.shipped:,} shipped"
+            if line.shipped
+            else "cancelled, nothing ships"
+        )
     prefix = (
         f"line {line.line_id} "  # the store says "line 2 (SKU): ..", the server "line 2 SKU: .."
     )

@@ -16,11 +16,14 @@ class SignInForm:
     error: str = ""
 
     @classmethod
-    def for_store(cls, store: Store, default_url: str = "") -> SignInForm:
-        """Pre-filled with the last server and user this device used."""
+    def for_store(cls, store: Store, default_url: str = "", *, current: str = "") -> SignInForm:
+        """Pre-filled with the last user this device used and the server the app talks to now
+        (`current`: FIELDSALES_SERVER_URL wins over the address saved from another server),
+        else the last one it used."""
         with store.read() as session:
             state = sync_state(session)
-        return cls(server_url=state.server_url or default_url, username=state.user_name or "")
+        url = current or state.server_url or default_url
+        return cls(server_url=url, username=state.user_name or "")
 
     def problem(self) -> str | None:
         """What is missing before sending, in words (None: ready to send)."""

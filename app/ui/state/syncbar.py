@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from app.store import Store, sync_status
+from app.store import Store, sync_state, sync_status
 from app.ui.state.text import age, ago, plural
 from sync.engine import SyncProgress
 from sync.protocol import SNAPSHOT_SECTIONS
 
 _PHASE_WORDS = {
     "sign_in": "Signing in",
-    "push": "Sending orders",
+    "push": "Sending changes",  # orders, cancels, contact edits, acknowledgements
     "pull": "Receiving updates",
     "snapshot": "Downloading",
 }
@@ -53,6 +53,8 @@ def progress_of(progress: SyncProgress | None) -> tuple[float | None, str]:
         return share, f"{words}: {progress.done:,} of {progress.total:,}"
     if progress.phase == "snapshot":
         return None, f"First download: {progress.done:,} records"
+    if progress.phase == "push":  # the engine's "sending 1 change(s)" would only repeat it
+        return None, f"{words}…"
     return None, f"{words}…" if not progress.message else f"{words}: {progress.message}"
 
 
@@ -89,3 +91,28 @@ def sync_bar(
         progress=value,
         progress_text=words,
     )
+
+
+class OutboxWatch:
+    """Tells when the rep has just queued a change, so the sync goes at once rather than at
+    the next periodic cycle. It watches the device's mutation counter, which only grows as
+    changes are queued (sending them does not lower it): a rise means something new, however
+    many were sent meanwhile (an outbox count would not rise after an order was sent)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.seen = self._newest()
+
+    def _newest(self) -> int:
+        with self.store.read() as session:
+            return sync_state(session).last_mutation_id
+
+    def new_changes(self) -> bool:
+        newest = self._newest()
+        rose = newest > self.seen
+        self.seen = newest
+        return rose
+
+    def reset(self) -> None:
+        """After a sign-in: the server sets the counter where it left this device."""
+        self.seen = self._newest()

@@ -7,7 +7,17 @@ import flet as ft
 from app.store import OrderState
 from app.ui.state.accounts import AccountPage, AccountRow, AccountsState
 from app.ui.state.text import plural
-from app.ui.views.common import banner, card, dialog, empty, heading, icon_button, muted
+from app.ui.views.common import (
+    banner,
+    card,
+    dialog,
+    empty,
+    heading,
+    icon_button,
+    keyed,
+    muted,
+    refresh,
+)
 from app.ui.views.nav import Nav
 
 CONTACT_LABELS = {
@@ -54,9 +64,11 @@ class AccountsScreen:
 
     def refresh(self) -> None:
         rows = self.state.rows()
-        self.list.controls = [self._row(r) for r in rows] or [
-            empty("No accounts match. Sync to get your accounts, or search for another name.")
-        ]
+        self.list.controls = keyed(
+            [self._row(r) for r in rows]
+            or [empty("No accounts match. Sync to get your accounts, or search for another name.")],
+            "account-row",
+        )
 
     def _row(self, r: AccountRow) -> ft.Control:
         tags = [tag(r.tier, ft.Colors.BLUE), tag(r.delivery, ft.Colors.TEAL)]
@@ -109,8 +121,12 @@ class AccountScreen:
         self.state = state
         self.nav = nav
         self.account_id: str | None = None
-        self.body = ft.ListView(spacing=10, expand=True, padding=ft.Padding.only(bottom=16))
-        self.control = ft.Column([self.body], expand=True)
+        self.body = self._page([])
+        self.control = ft.Container(self.body, expand=True, padding=ft.Padding.only(bottom=16))
+
+    @staticmethod
+    def _page(controls: list[ft.Control]) -> ft.Column:
+        return ft.Column(controls, spacing=10, expand=True, scroll=ft.ScrollMode.AUTO)
 
     def show(self, account_id: str) -> None:
         self.account_id = account_id
@@ -122,9 +138,14 @@ class AccountScreen:
         try:
             page = self.state.page(self.account_id)
         except ValueError as problem:
-            self.body.controls = [banner(str(problem), kind="error")]
-            return
-        self.body.controls = self._build(page)
+            controls = [banner(str(problem), kind="error")]
+        else:
+            controls = self._build(page)
+        # A new page control each time, sent whole: changing the old one's children left rows
+        # of the page drawn before (an account reopened after an order listed its backordered
+        # lines twice: 5 rows for 3).
+        self.body = self._page(controls)
+        self.control.content = self.body
 
     def _build(self, p: AccountPage) -> list[ft.Control]:
         tags = [tag(p.tier, ft.Colors.BLUE), tag(p.delivery, ft.Colors.TEAL)]
@@ -149,7 +170,11 @@ class AccountScreen:
         out.append(
             ft.Row(
                 [
-                    muted(contact, size=13),
+                    ft.Semantics(
+                        identifier="account-contact",
+                        container=True,
+                        content=muted(contact, size=13),
+                    ),
                     ft.TextButton("Edit contact", icon=ft.Icons.EDIT, on_click=self._edit),
                 ],
                 wrap=True,
@@ -205,14 +230,18 @@ class AccountScreen:
         out.append(heading("Backordered lines", size=16))
         if not p.backorders:
             out.append(muted("Nothing waiting for stock."))
-        for b in p.backorders:
+        for n, b in enumerate(p.backorders, start=1):
             out.append(
-                ft.Row(
-                    [
-                        ft.Icon(ft.Icons.SCHEDULE, size=16, color=ft.Colors.ORANGE),
-                        ft.Text(b.text, expand=True),
-                    ],
-                    spacing=6,
+                ft.Semantics(
+                    identifier=f"backorder-line-{n}",
+                    container=True,
+                    content=ft.Row(
+                        [
+                            ft.Icon(ft.Icons.SCHEDULE, size=16, color=ft.Colors.ORANGE),
+                            ft.Text(b.text, expand=True),
+                        ],
+                        spacing=6,
+                    ),
                 )
             )
         return out
@@ -251,6 +280,7 @@ class AccountScreen:
                 page.pop_dialog()
                 self.nav.toast(self.state.message)
                 self.refresh()
+                refresh(self.control)  # the new contact, marked as waiting, shows at once
                 self.nav.changed()
             else:
                 error.value, error.visible = self.state.message, True

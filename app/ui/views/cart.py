@@ -16,6 +16,7 @@ from app.ui.views.common import (
     empty,
     heading,
     icon_button,
+    keyed,
     muted,
     refresh,
 )
@@ -35,6 +36,7 @@ class CartScreenView:
         self.title = ft.Text("Cart", size=20, weight=ft.FontWeight.BOLD)
         self.header = ft.Column([], spacing=6)
         self.line_list = ft.Column([], spacing=8)
+        self._drawn: tuple[str, ...] | None = None  # the SKUs of the cards last drawn
         self.policy = ft.SegmentedButton(
             segments=[
                 ft.Segment(value=k.value, label=ft.Text(POLICY_NAMES[k])) for k in PolicyKind
@@ -105,7 +107,7 @@ class CartScreenView:
                     ],
                 )
             )
-        self.header.controls = header
+        self.header.controls = keyed(header, "cart-header")
         seen = set()
         controls: list[ft.Control] = []
         for row in s.rows:
@@ -117,14 +119,25 @@ class CartScreenView:
             controls.append(line.control)
         for sku in set(self.lines) - seen:
             del self.lines[sku]
-        self.line_list.controls = controls or [
-            empty("The cart is empty. Add products from the catalog."),
-            ft.FilledTonalButton(
-                "Open the catalog",
-                icon=ft.Icons.STOREFRONT,
-                on_click=lambda _e: self.nav.go("catalog"),
-            ),
-        ]
+        if tuple(r.sku for r in s.rows) != self._drawn:
+            # Other lines than last drawn: a new list control, sent whole. Changing the old
+            # one's children lost a card added after an order had emptied the cart (the
+            # title, plan and badge counted the line; no quantity field until a tab switch).
+            self._drawn = tuple(r.sku for r in s.rows)
+            fresh = ft.Column([], spacing=8)
+            self.body.controls[self.body.controls.index(self.line_list)] = fresh
+            self.line_list = fresh
+        self.line_list.controls = controls or keyed(
+            [
+                empty("The cart is empty. Add products from the catalog."),
+                ft.FilledTonalButton(
+                    "Open the catalog",
+                    icon=ft.Icons.STOREFRONT,
+                    on_click=lambda _e: self.nav.go("catalog"),
+                ),
+            ],
+            "cart-empty",
+        )
         self.policy.selected = [s.policy.value]
         self.cap.visible = s.policy is PolicyKind.CAPPED_SPLIT
         if s.cap is not None:
@@ -142,7 +155,7 @@ class CartScreenView:
         msgs += [banner(w, kind="warn") for w in s.warnings]
         if self.state.message and self.state.error:
             msgs.insert(0, banner(self.state.message, kind="error"))
-        self.messages.controls = msgs
+        self.messages.controls = keyed(msgs, "cart-message")
         self.total.value = f"Total {s.total}"
         self.place.disabled = not s.can_place
 

@@ -79,6 +79,9 @@ class LineControls:
             ),
             padding=10,
         )
+        # One key per product: a card made anew for it (after the cart was emptied by an order)
+        # is never taken for an older object (see common.keyed).
+        self.control.key = f"cart-line-{row.sku}"
 
     def show(self, row: CartRow, screen: CartScreenView, *, editing: bool) -> None:
         self.name.value = row.name

@@ -160,3 +160,15 @@ def navigation(
         on_change=on_change,
     )
     return rail, bar
+
+
+def keyed(controls: list[ft.Control], prefix: str) -> list[ft.Control]:
+    """Key by position the items of a list rebuilt from new objects. Flet matches unkeyed
+    items by Python object identity, id(), and a new object can be given the address of one
+    just freed: it was then taken for the old one and never sent (a cart line added after an
+    order had no card; an account's backorders were drawn twice). A keyed item that is a new
+    object is compared with its predecessor in full instead."""
+    for n, control in enumerate(controls):
+        if control.key is None:
+            control.key = f"{prefix}-{n}"
+    return controls

@@ -10,7 +10,7 @@ from app.store import OrderState
 from app.ui.state.orders import STATE_NAMES, TABS, LineCompare, OrderScreen, OrdersState
 from app.ui.state.text import plural
 from app.ui.views.accounts import _STATE_TINT, tag
-from app.ui.views.common import banner, card, dialog, empty, heading, icon_button, muted
+from app.ui.views.common import banner, card, dialog, empty, heading, icon_button, keyed, muted
 from app.ui.views.nav import Nav
 
 
@@ -71,6 +71,7 @@ class OrdersListScreen:
             )
             for r in rows
         ] or [empty(f"No orders {STATE_NAMES[self.state.tab].lower()}.")]
+        keyed(self.list.controls, "order-row")
 
     def _pick(self, state: OrderState) -> None:
         self._picked = True
@@ -107,9 +108,9 @@ class OrderDetailScreen:
         try:
             screen = self.state.screen(self.order_id)
         except ValueError as problem:
-            self.body.controls = [banner(str(problem), kind="error")]
+            self.body.controls = keyed([banner(str(problem), kind="error")], "order-problem")
             return
-        self.body.controls = self._build(screen)
+        self.body.controls = keyed(self._build(screen), "order-page")
 
     def _build(self, o: OrderScreen) -> list[ft.Control]:
         out: list[ft.Control] = [
@@ -136,7 +137,13 @@ class OrderDetailScreen:
             ),
         ]
         if o.verdict:
-            out.append(ft.Text(f"Server's verdict: {o.verdict}", size=13))
+            out.append(
+                ft.Semantics(
+                    identifier="order-verdict",
+                    container=True,
+                    content=ft.Text(f"Server's verdict: {o.verdict}", size=13),
+                )
+            )
         if o.note:
             out.append(muted(f"Note: {o.note}"))
         if o.state is OrderState.PENDING:
@@ -172,6 +179,14 @@ class OrderDetailScreen:
                         "The server cancels what has not shipped yet.",
                         lambda: self._cancel(o.id),
                     ),
+                )
+            )
+        if o.can_copy:
+            actions.append(
+                ft.FilledTonalButton(
+                    "Copy to a new cart",
+                    icon=ft.Icons.CONTENT_COPY,
+                    on_click=lambda _e: self._copy(o.id),
                 )
             )
         if o.cancel_requested:
@@ -242,6 +257,13 @@ class OrderDetailScreen:
         self.refresh()
         self.control.update()
         self.nav.changed()
+
+    def _copy(self, order_id: str) -> None:
+        ok = self.state.copy_to_cart(order_id)
+        self.nav.toast(self.state.message, error=not ok)
+        if ok:
+            self.nav.go("cart")
+            self.nav.changed()
 
     def _ack(self, order_id: str) -> None:
         self._after(self.state.acknowledge(order_id))

@@ -10,9 +10,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import httpx
 import pytest
 
 from app.store import Store, apply_changes, record_sync
+from app.ui.sync_service import SyncService
 
 NOW = datetime(2025, 3, 3, 12, 0, tzinfo=UTC)  # a Monday, noon: the same date in any zone
 TODAY = date(2025, 3, 3)
@@ -136,3 +138,27 @@ def placed(shop) -> str:
     cart.set_account("A1")
     cart.add("CF-200", 10)
     return cart.place().order_id
+
+
+# The real central server in process (its FastAPI app on httpx.ASGITransport), seeded with a
+# small demo distributor, and a device with the sync service the views call.
+@pytest.fixture(scope="module")
+def central(tmp_path_factory):
+    from sync.server.app import create_app
+    from sync.server.seed import seed_database
+    from sync.server.settings import Settings
+
+    url = f"sqlite:///{tmp_path_factory.mktemp('central') / 'server.db'}"
+    app = create_app(Settings(database_url=url, seed_on_start=False))
+    seed_database(app.state.db, app.state.settings, products=60, history=False)
+    yield app
+    app.state.db.dispose()
+
+
+@pytest.fixture
+def device(tmp_path, central):
+    store = Store.open(tmp_path / "device.db")
+    sync = SyncService(store, device_name="test", transport=httpx.ASGITransport(app=central))
+    yield store, sync
+    sync.close()
+    store.close()

@@ -94,3 +94,42 @@ def test_accounts_list_with_tier_hold_delivery_days_and_search(shop):
     assert accounts.choose("A1") and accounts.message == "Taking orders for Cafe Roma"
     assert [r.chosen for r in accounts.rows()] == [True]
     assert not accounts.choose("A9") and "no account 'A9'" in accounts.message
+
+
+def test_a_rejected_order_tells_one_story_and_can_be_copied_to_a_new_cart(shop, placed):
+    from app.store import CartService
+
+    reason = "rejected by the supervisor: split it, re-order next week"
+    verdict(shop, placed, "rejected", version=2, outcome="accepted", reason=reason,
+            differences=[f"order {reason}"], needs_attention=True,
+            lines=[line_data(1, "CF-200", 10, label="in_stock", allocated=10, waiting=0,
+                             backordered=0, cancelled=10)])  # fmt: skip
+    state = OrdersState(shop)
+    screen = state.screen(placed)
+    assert screen.verdict == "Rejected by the supervisor: split it, re-order next week"
+    (line,) = screen.lines
+    assert (line.confirmed, line.status, line.can_cancel) == (
+        "cancelled, nothing ships", "cancelled", False
+    )  # fmt: skip
+    assert not screen.can_cancel and screen.can_copy and screen.can_acknowledge
+    # The cart holds another account's lines: refused, in words.
+    cart = CartService(shop)
+    cart.set_account("A2")
+    cart.add("TE-100", 1)
+    assert not state.copy_to_cart(placed)
+    assert state.message == (
+        "The cart holds 1 line for Bistro Norte: place the order or empty the cart first"
+    )
+    cart.clear()
+    assert state.copy_to_cart(placed)
+    assert state.message == f"1 line of order {placed[:8]} copied to the cart for Cafe Roma"
+    view = cart.view()
+    assert view.account is not None and view.account.id == "A1"
+    assert [(x.sku, x.quantity) for x in view.lines] == [("CF-200", 10)]
+
+
+def test_an_open_order_offers_no_copy(shop, placed):
+    verdict(shop, placed, outcome="backordered", differences=[], needs_attention=False,
+            lines=LATER)  # fmt: skip
+    screen = OrdersState(shop).screen(placed)
+    assert screen.can_cancel and not screen.can_copy

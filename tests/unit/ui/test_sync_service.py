@@ -14,28 +14,6 @@ from app.ui.sync_service import SignInFailed, SyncService
 from sync.engine import Backoff
 
 
-@pytest.fixture(scope="module")
-def central(tmp_path_factory):
-    from sync.server.app import create_app
-    from sync.server.seed import seed_database
-    from sync.server.settings import Settings
-
-    url = f"sqlite:///{tmp_path_factory.mktemp('central') / 'server.db'}"
-    app = create_app(Settings(database_url=url, seed_on_start=False))
-    seed_database(app.state.db, app.state.settings, products=60, history=False)
-    yield app
-    app.state.db.dispose()
-
-
-@pytest.fixture
-def device(tmp_path, central):
-    store = Store.open(tmp_path / "device.db")
-    sync = SyncService(store, device_name="test", transport=httpx.ASGITransport(app=central))
-    yield store, sync
-    sync.close()
-    store.close()
-
-
 def test_sign_in_download_place_and_send(device):
     store, sync = device
     seen: list[str] = []

@@ -75,7 +75,7 @@ def test_progress_shows_how_far_a_first_download_is():
     assert words == "First download: stock (5 of 11), 150,000 of 200,000 records"
     _, words = progress_of(SyncProgress("snapshot", 10, None, "", "eta_changes"))
     assert words == "First download: ETA changes (10 of 11), 10 records"
-    assert progress_of(SyncProgress("push", 1, 4)) == (0.25, "Sending orders: 1 of 4")
+    assert progress_of(SyncProgress("push", 1, 4)) == (0.25, "Sending changes: 1 of 4")
     assert progress_of(SyncProgress("pull", 50, None, "50 update(s) received")) == (
         None, "Receiving updates: 50 update(s) received"
     )  # fmt: skip
@@ -96,6 +96,9 @@ def test_sign_in_form_says_what_is_missing(store):
                      role="rep")  # fmt: skip
     again = SignInForm.for_store(store, "http://127.0.0.1:8765")
     assert (again.server_url, again.username) == ("http://10.0.0.2:8765", "rep2")
+    # The server the app was pointed at (FIELDSALES_SERVER_URL) wins over the saved one.
+    pointed = SignInForm.for_store(store, "http://127.0.0.1:8765", current="http://10.0.0.9:8765")
+    assert (pointed.server_url, pointed.username) == ("http://10.0.0.9:8765", "rep2")
 
 
 def test_signing_in_to_a_server_that_is_not_there_says_so(store):
