@@ -266,7 +266,11 @@ def plan_line(
     first = max(1, round(quantity * fraction))
     if part < profile.p_part and first < quantity:
         rest_on = arrive + d(days=rest_after)
-        said = max(rest_on - d(days=rest_optimism), arrive) if rest_told < profile.p_rest_told else None
+        said = (
+            max(rest_on - d(days=rest_optimism), arrive)
+            if rest_told < profile.p_rest_told
+            else None
+        )
         actions.append((arrive, "receive", (first, said)))
         actions.append((rest_on, "receive", (None, None)))
     else:
@@ -385,9 +389,12 @@ class Sim:
             s.add(boss)
             reps = [
                 User(
-                    username=f"rep{r + 1}", full_name=f"Rep {r + 1}", role="rep", team="north",
+                    username=f"rep{r + 1}",
+                    full_name=f"Rep {r + 1}",
+                    role="rep",
+                    team="north",
                     password_hash=digest,
-                )  # fmt: skip
+                )
                 for r in range(self.config.reps)
             ]
             s.add_all(reps)
@@ -554,12 +561,17 @@ class Sim:
                     backordered = True
                     self.result.lines.append(
                         Shown(
-                            order_id=uuid.UUID(placed.order_id), line_no=line_no, sku=line.sku,
-                            quantity=line.quantity, now=now, day=self.today(),
+                            order_id=uuid.UUID(placed.order_id),
+                            line_no=line_no,
+                            sku=line.sku,
+                            quantity=line.quantity,
+                            now=now,
+                            day=self.today(),
                             shown=line.ship.date if line.ship else None,
                             naive=self.today() + timedelta(days=self.lead[line.sku]),
-                            account=account, key=f"{self.config.seed}:customer:{day}:{n}:{line_no}",
-                        )  # fmt: skip
+                            account=account,
+                            key=f"{self.config.seed}:customer:{day}:{n}:{line_no}",
+                        )
                     )
                 self.result.backordered_orders += backordered
             report = await engine.sync()
@@ -617,12 +629,13 @@ class Sim:
                     if random.Random(shown.key).random() < CANCEL_SHARE:
                         self.to_cancel.append(shown)
             rows = s.exec(
-                select(OrderLine.id, OrderLine.told_date, OrderLine.waiting).where(
-                    OrderLine.id.in_(list(self.tracked))  # type: ignore[union-attr]
+                select(OrderLine.id, OrderLine.told_date).where(
+                    OrderLine.id.in_(list(self.tracked)),  # type: ignore[union-attr]
+                    OrderLine.shipped + OrderLine.cancelled < OrderLine.quantity,  # still open
                 )
             ).all()
-        for line_id, told, waiting in rows:
-            if waiting and told != self.told[line_id]:
+        for line_id, told in rows:
+            if told != self.told[line_id]:
                 self.result.silent.append(
                     f"line {line_id} on {self.today()}: told {told}, "
                     f"the last date named was {self.told[line_id]}"
@@ -823,9 +836,7 @@ def table(results: list[Result]) -> str:
     head = "  ".join(name.rjust(width) for name, width, _ in COLUMNS)
     rows = [head, "-" * len(head)]
     for r in results:
-        rows.append(
-            "  ".join(cell(r, r.figures).rjust(width) for _, width, cell in COLUMNS)
-        )
+        rows.append("  ".join(cell(r, r.figures).rjust(width) for _, width, cell in COLUMNS))
     return "\n".join(rows)
 
 
