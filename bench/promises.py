@@ -55,14 +55,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import copy
 import math
 import random
+import shutil
 import statistics
 import sys
 import tempfile
 import time
 import uuid
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -311,6 +315,7 @@ class Result:
     mismatched: list[str] = field(default_factory=list)  # device date != server's stored one
     events: int = 0
     seconds: float = 0.0
+    phases: dict[str, float] = field(default_factory=dict)  # wall seconds by part of the day
 
 
 def cheap_hash() -> str:
@@ -321,16 +326,40 @@ async def no_sleep(_seconds: float) -> None:
     return None
 
 
+@dataclass
+class History:
+    """The server's database after the history before the quarter (the same for every setting:
+    no orders yet, so no date depends on the confidence) and what the simulation knew then."""
+
+    path: Path
+    now: datetime
+    state: dict[str, Any]
+
+
+KEPT = ("warehouse", "boss", "supplier_ids", "account_ids", "lead", "line_no", "agenda")
+
+
 class Sim:
-    def __init__(self, config: Config, world: World, setting: str, folder: Path) -> None:
+    def __init__(
+        self,
+        config: Config,
+        world: World,
+        setting: str,
+        folder: Path,
+        history: History | None = None,
+    ) -> None:
         self.config, self.world, self.setting = config, world, setting
         self.folder = folder
-        url = f"sqlite:///{folder / 'server.db'}"
-        engine = make_engine(url)
-        upgrade(engine)
-        engine.dispose()
-        self.start = START - timedelta(days=config.history_days)
-        self.clock = FixedClock(self.start)
+        path = folder / "server.db"
+        url = f"sqlite:///{path}"
+        if history is None:
+            engine = make_engine(url)
+            upgrade(engine)
+            engine.dispose()
+            self.clock = FixedClock(START - timedelta(days=config.history_days))
+        else:
+            shutil.copy(history.path, path)
+            self.clock = FixedClock(history.now)
         settings = Settings(
             database_url=url,
             seed_on_start=False,
@@ -346,11 +375,17 @@ class Sim:
             timeout=60,
         )
         self.result = Result(setting)
+        self.warehouse = 0
+        self.boss: dict[str, str] = {}
         self.supplier_ids: list[int] = []
         self.account_ids: list[int] = []
         self.lead: dict[str, int] = {}
+        self.supplier_of = {it.sku: SUPPLIERS[it.supplier].name for it in world.items}
         self.line_no: dict[tuple[int, str], int] = defaultdict(int)  # (supplier, sku) -> n
         self.agenda: dict[date, list[tuple[str, Any]]] = defaultdict(list)
+        if history is not None:
+            for name, value in copy.deepcopy(history.state).items():
+                setattr(self, name, value)
         self.engines: list[SyncEngine] = []
         self.tracked: dict[int, Shown] = {}  # server line id -> the promise
         self.told: dict[int, date | None] = {}  # the date last told, as the events chain it
@@ -362,6 +397,15 @@ class Sim:
 
     def today(self) -> date:
         return self.clock.today()
+
+    @contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        began = time.perf_counter()
+        try:
+            yield
+        finally:
+            phases = self.result.phases
+            phases[name] = phases.get(name, 0.0) + time.perf_counter() - began
 
     def at(self, day: date, hour: int) -> None:
         target = datetime(day.year, day.month, day.day, hour, tzinfo=UTC)
@@ -662,46 +706,70 @@ class Sim:
 
     # -- the run --------------------------------------------------------------------------
 
-    async def run(self) -> Result:
-        began = time.perf_counter()
-        await self.setup()
-        total = self.config.history_days + self.config.days + self.config.drain_days
-        for i in range(total):
-            day = i - self.config.history_days  # < 0: history, >= days: drain
-            today = START.date() + timedelta(days=day)
-            self.at(today, 8)
-            if i:
-                await self.call("POST", "/warehouse/new-day")
+    async def day(self, day: int) -> None:
+        """The supply side of a day: the new day, suppliers, the morning's shipping."""
+        today = START.date() + timedelta(days=day)
+        self.at(today, 8)
+        with self.phase("new day"):
+            await self.call("POST", "/warehouse/new-day")
+        with self.phase("suppliers"):
             await self.suppliers_act()
-            self.at(today, 9)
+            if day < 0 and day % 7 == 0:
+                for n in range(len(SUPPLIERS)):
+                    await self.history_po(n)
+        self.at(today, 9)
+        with self.phase("shipping"):
             await self.ship_ready()
-            if day < 0:
-                if day % 7 == 0:
-                    for n in range(len(SUPPLIERS)):
-                        await self.history_po(n)
-                continue
-            if day == 0:
-                await self.devices()
-            self.at(today, 10)
-            if day < self.config.days:
-                await self.take_orders(day)
-                self.track_new_lines()
-            self.watch_dates()
-            self.at(today, 15)
-            await self.customers_cancel()
-            self.at(today, 17)
-            await self.replenish()
-            self.at(today, 18)
-            await self.ship_ready()
-            self.watch_dates()
-            if day >= self.config.days and self.all_settled():
-                break
-        self.result.figures = self.measure()
-        self.result.seconds = time.perf_counter() - began
+
+    async def history(self) -> History:
+        """The world set up, then HISTORY_DAYS of POs on each supplier's own item."""
+        await self.setup()
+        for day in range(-self.config.history_days, 0):
+            await self.day(day)
+        await self.close()
+        return History(
+            self.folder / "server.db",
+            self.clock.now(),
+            copy.deepcopy({name: getattr(self, name) for name in KEPT}),
+        )
+
+    async def close(self) -> None:
         await self.http.aclose()
         for engine in self.engines:
             engine.store.engine.dispose()
         self.db.dispose()
+
+    async def run(self) -> Result:
+        """The quarter and its drain, from the history; then the measures."""
+        began = time.perf_counter()
+        for day in range(self.config.days + self.config.drain_days):
+            today = START.date() + timedelta(days=day)
+            await self.day(day)
+            if day == 0:
+                await self.devices()
+            self.at(today, 10)
+            if day < self.config.days:
+                with self.phase("orders"):
+                    await self.take_orders(day)
+                    self.track_new_lines()
+            with self.phase("watching"):
+                self.watch_dates()
+            self.at(today, 15)
+            with self.phase("cancels"):
+                await self.customers_cancel()
+            self.at(today, 17)
+            with self.phase("replenish"):
+                await self.replenish()
+            self.at(today, 18)
+            with self.phase("shipping"):
+                await self.ship_ready()
+            with self.phase("watching"):
+                self.watch_dates()
+            if day >= self.config.days and self.all_settled():
+                break
+        self.result.figures = self.measure()
+        self.result.seconds = time.perf_counter() - began
+        await self.close()
         return self.result
 
     def all_settled(self) -> bool:
@@ -741,6 +809,7 @@ class Sim:
         padding: list[int] = []
         naive_on_time = 0
         naive_padding: list[int] = []
+        by_supplier: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
         for line_id, shown in self.tracked.items():
             row = lines[line_id]
             if row.cancelled:
@@ -759,12 +828,18 @@ class Sim:
             units_on_time += sum(q for d, q in parts if d <= shown.shown)
             finish = max(d for d, _ in parts) if done else end
             late = (finish - shown.shown).days
+            group = by_supplier[self.supplier_of[shown.sku]]
+            group["lines"] += 1
             if done and late <= 0:
                 on_time += 1
+                group["on_time"] += 1
             else:
                 late_days.append(max(late, 1))
             if done:
                 padding.append((shown.shown - finish).days)
+                group["padding"] += (shown.shown - finish).days
+                group["naive_padding"] += (shown.naive - finish).days
+                group["done"] += 1
                 naive_padding.append((shown.naive - finish).days)
                 naive_on_time += finish <= shown.naive
         measured = len(dated)
@@ -790,6 +865,7 @@ class Sim:
             else 0.0,
             "cancels": cancelled / backordered if backordered else 0.0,
             "cancelled_lines": cancelled,
+            "by_supplier": {name: dict(g) for name, g in sorted(by_supplier.items())},
         }
 
 
@@ -798,12 +874,20 @@ def percentile(values: list[int], q: float) -> int:
     return ordered[min(len(ordered) - 1, math.ceil(q * len(ordered)) - 1)]
 
 
-async def simulate(config: Config, setting: str, folder: Path | None = None) -> Result:
-    world = build_world(config)
-    if folder is not None:
-        return await Sim(config, world, setting, folder).run()
-    with tempfile.TemporaryDirectory(prefix=f"promises-{setting}-") as tmp:
-        return await Sim(config, world, setting, Path(tmp)).run()
+async def make_history(config: Config, folder: Path) -> History:
+    folder.mkdir(parents=True, exist_ok=True)
+    return await Sim(config, build_world(config), "0.95", folder).history()
+
+
+async def simulate(
+    config: Config, setting: str, folder: Path, history: History | None = None
+) -> Result:
+    """One setting's quarter in `folder`, from `history` (made there first if not given)."""
+    if history is None:
+        history = await make_history(config, folder / "history")
+    run = folder / setting
+    run.mkdir(parents=True, exist_ok=True)
+    return await Sim(config, build_world(config), setting, run, history).run()
 
 
 # ------------------------------------------------------------------------------------------
@@ -861,6 +945,32 @@ def verdicts(results: list[Result]) -> list[str]:
     return out
 
 
+def report(result: Result) -> Result:
+    f = result.figures
+    print(
+        f"  {result.setting}: {result.orders} orders, {f['backordered_lines']} backordered lines "
+        f"({f['measured']} dated and settled, {f['no_date_lines']} no date, "
+        f"{f['cancelled_lines']} cancelled, {f['pending']} not due yet), "
+        f"{result.events} ETA-change events, {result.seconds:.0f} s",
+        flush=True,
+    )
+    spent = ", ".join(f"{k} {v:.0f}" for k, v in sorted(result.phases.items()))
+    print(f"    seconds: {spent}", flush=True)
+    if result.mismatched:
+        print(f"    device date != stored promise: {len(result.mismatched)}, e.g. "
+              f"{result.mismatched[0]}")  # fmt: skip
+    for name, g in f["by_supplier"].items():
+        print(
+            f"    {name:<15} {g['lines']:>4} dated lines, on time "
+            f"{pct(g.get('on_time', 0) / g['lines'])}, padding "
+            f"{g.get('padding', 0) / max(g.get('done', 0), 1):.1f} d (naive "
+            f"{g.get('naive_padding', 0) / max(g.get('done', 0), 1):.1f} d)"
+        )
+    for s in result.silent[:3]:
+        print(f"    silent: {s}")
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--days", type=int, default=90, help="days of orders (default 90)")
@@ -880,22 +990,13 @@ def main() -> None:
     if unknown:
         parser.error(f"--settings: unknown {', '.join(unknown)}; choose from {', '.join(SETTINGS)}")
     results = []
-    for setting in wanted:
-        result = asyncio.run(simulate(config, setting))
-        f = result.figures
-        print(
-            f"  {setting}: {result.orders} orders, {f['backordered_lines']} backordered lines "
-            f"({f['measured']} dated and settled, {f['no_date_lines']} no date, "
-            f"{f['cancelled_lines']} cancelled, {f['pending']} not due yet), "
-            f"{result.events} ETA-change events, {result.seconds:.0f} s",
-            flush=True,
-        )
-        if result.mismatched:
-            print(f"    device date != stored promise: {len(result.mismatched)}, e.g. "
-                  f"{result.mismatched[0]}")  # fmt: skip
-        for s in result.silent[:3]:
-            print(f"    silent: {s}")
-        results.append(result)
+    with tempfile.TemporaryDirectory(prefix="promises-") as tmp:
+        folder = Path(tmp)
+        began = time.perf_counter()
+        history = asyncio.run(make_history(config, folder / "history"))
+        print(f"  history: {config.history_days} days in {time.perf_counter() - began:.0f} s")
+        for setting in wanted:
+            results.append(report(asyncio.run(simulate(config, setting, folder, history))))
     print()
     print(f"seed {config.seed}, {config.days} days of orders, {config.reps} reps x "
           f"{config.accounts_per_rep} accounts, {len(SUPPLIERS)} suppliers x "
