@@ -46,9 +46,10 @@ device's records), never from the model's parameters. Per setting, over the back
   bo rate                orders with a backordered line / orders
   cancels                backordered lines cancelled by their customers / backordered lines
 
-Size: 4 suppliers, 24 items, 4 reps x 10 accounts (--accounts to change), about 15 orders a
-day; the default run (four settings, 90 days + drain) takes a few minutes on a loaded 2-core
-machine, --quick well under one.
+Size: 4 suppliers x 6 items, 3 reps x 8 accounts (about 9 orders a day, ~150 backordered lines
+a setting): small, so that the default run (the history once, then four settings of 90 days and
+the drain) stays near 10 minutes on a loaded 2-core machine. `--reps 4 --accounts 10` gives more
+lines (and takes about twice as long); --quick (28 days, 2 reps x 8 accounts) a few minutes.
 """
 
 from __future__ import annotations
@@ -143,8 +144,8 @@ SUPPLIERS = (
 @dataclass(frozen=True)
 class Config:
     days: int = 90
-    accounts_per_rep: int = 10
-    reps: int = 4
+    accounts_per_rep: int = 8
+    reps: int = 3
     items_per_supplier: int = 6
     seed: int = 7
     history_days: int = HISTORY_DAYS
@@ -975,8 +976,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--days", type=int, default=90, help="days of orders (default 90)")
     parser.add_argument("--quick", action="store_true", help="28 days, 2 reps x 8 accounts")
-    parser.add_argument("--accounts", type=int, default=10, help="accounts per rep (default 10)")
-    parser.add_argument("--reps", type=int, default=4)
+    parser.add_argument("--accounts", type=int, default=8, help="accounts per rep (default 8)")
+    parser.add_argument("--reps", type=int, default=3, help="reps, each with a device (default 3)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument(
         "--settings", default="0.80,0.90,0.95,trust", help="comma-separated: 0.80,0.90,0.95,trust"
