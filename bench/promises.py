@@ -1000,6 +1000,9 @@ def main() -> None:
     parser.add_argument(
         "--settings", default="0.80,0.90,0.95,trust", help="comma-separated: 0.80,0.90,0.95,trust"
     )
+    parser.add_argument(
+        "--keep", metavar="DIR", help="keep the server's and devices' databases in DIR (to look)"
+    )
     args = parser.parse_args()
     config = Config(days=args.days, accounts_per_rep=args.accounts, reps=args.reps, seed=args.seed)
     if args.quick:
@@ -1010,7 +1013,7 @@ def main() -> None:
         parser.error(f"--settings: unknown {', '.join(unknown)}; choose from {', '.join(SETTINGS)}")
     results = []
     with tempfile.TemporaryDirectory(prefix="promises-") as tmp:
-        folder = Path(tmp)
+        folder = Path(args.keep or tmp)
         began = time.perf_counter()
         history = asyncio.run(make_history(config, folder / "history"))
         print(f"  history: {config.history_days} days in {time.perf_counter() - began:.0f} s")
