@@ -531,7 +531,12 @@ class Sim:
             dates.append({"receipt_id": line["id"], "expected": plan.confirmed.isoformat()})
             for day, action, args in plan.actions:
                 self.agenda[day].append((action, (line["id"], args)))
-        self.agenda[confirm_on].insert(0, ("confirm", (po["id"], dates)))
+        if confirm_on == self.today():  # confirmed as it is sent
+            await self.call(
+                "POST", f"/warehouse/purchase-orders/{po['id']}/confirm", {"lines": dates}
+            )
+        else:
+            self.agenda[confirm_on].insert(0, ("confirm", (po["id"], dates)))
 
     async def suppliers_act(self) -> None:
         todo = sorted(self.agenda.pop(self.today(), []), key=lambda a: a[0] != "confirm")
