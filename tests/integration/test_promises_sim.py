@@ -15,7 +15,7 @@ pytestmark = pytest.mark.slow
 
 async def test_a_short_quarter_keeps_every_promise_visible(tmp_path):
     config = Config(
-        days=14, accounts_per_rep=6, reps=2, items_per_supplier=3, history_days=70, drain_days=21
+        days=14, accounts_per_rep=5, reps=2, items_per_supplier=3, history_days=42, drain_days=14
     )
     result = await simulate(config, "0.95", tmp_path)
     f = result.figures
