@@ -960,10 +960,12 @@ def verdicts(results: list[Result]) -> list[str]:
             out.append(f"trust: on time {pct(f['on_time'])}; {pad}; {silent}")
             continue
         gap = 100 * (f["on_time"] - level)
-        ok = abs(gap) <= 2 and (level < 0.95 or f["on_time"] >= 0.95)
+        calibrated = f"within 2 pts of the setting: {'met' if abs(gap) <= 2 else 'NOT met'}"
+        if level >= 0.95:
+            calibrated += f"; >= 95% on time: {'met' if f['on_time'] >= 0.95 else 'NOT met'}"
         out.append(
-            f"{r.setting}: on time {pct(f['on_time'])} ({gap:+.1f} pts of the setting: "
-            f"{'met' if ok else 'NOT met'}); {pad}; {silent}"
+            f"{r.setting}: on time {pct(f['on_time'])} ({gap:+.1f} pts; {calibrated}); "
+            f"{pad}; {silent}"
         )
     return out
 
