@@ -27,6 +27,7 @@ from sync.server.services.prefetch import Prefetcher
 from sync.server.services.runner import Runner
 from sync.server.services.slips import SlipCache
 from sync.server.settings import Settings
+from sync.server.textcheck import NoNul
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +102,7 @@ def create_app(
     errors.install(app)
     app.add_middleware(GZipMiddleware, minimum_size=1000, compresslevel=settings.gzip_level)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(NoNul)
 
     @app.get("/health", tags=["meta"])
     def health() -> dict[str, object]:
