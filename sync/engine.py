@@ -307,8 +307,10 @@ class SyncEngine:
         params: dict[str, Any] | None = None,
         token: str | None = None,
         backoff: Backoff | None = None,
+        final: frozenset[int] = frozenset(),
     ) -> httpx.Response:
-        """Send with retries for faults a retry may cure; return the first final answer."""
+        """Send with retries for faults a retry may cure; return the first final answer (the
+        statuses in `final` are not retried)."""
         headers = {p.PROTOCOL_HEADER: str(p.PROTOCOL_VERSION)}
         if token:
             headers["Authorization"] = f"Bearer {token}"
@@ -324,7 +326,7 @@ class SyncEngine:
                 problem = f"cannot reach the server at {self._base_url()} ({type(fault).__name__})"
             else:
                 self.online = True
-                if response.status_code not in _RETRY_STATUS:
+                if response.status_code not in _RETRY_STATUS or response.status_code in final:
                     return self._final(response)
                 problem = f"the server is in trouble (HTTP {response.status_code}); will retry"
             delay = next(delays, None)
@@ -366,7 +368,11 @@ class SyncEngine:
         self._progress("sign_in", msg=f"signing in to {self.server_url}")
         try:
             response = await self._request(
-                "POST", "/auth/sign-in", json=body, backoff=Backoff(attempts=2)
+                "POST",
+                "/auth/sign-in",
+                json=body,
+                backoff=Backoff(attempts=2),
+                final=frozenset({429}),  # too many attempts: say so, do not add more
             )
         except NotSignedIn:
             raise SignInError("wrong user name or password") from None
