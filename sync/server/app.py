@@ -30,7 +30,7 @@ from sync.server.services.runner import Runner
 from sync.server.services.slips import SlipCache
 from sync.server.settings import Settings
 from sync.server.textcheck import NoNul
-from sync.server.throttle import Limits, SignInGuard
+from sync.server.throttle import Limits, SignInGate, SignInGuard
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +121,7 @@ def create_app(
     app.add_middleware(GZipMiddleware, minimum_size=1000, compresslevel=settings.gzip_level)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(NoNul)
+    app.add_middleware(SignInGate, guard=app.state.signin_guard)
 
     @app.get("/health", tags=["meta"])
     def health() -> dict[str, object]:

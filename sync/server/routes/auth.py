@@ -78,7 +78,7 @@ async def sign_in(
     guard: SignInGuard = request.app.state.signin_guard
     hashes: HashPool = request.app.state.hashes
     address = request.client.host if request.client else "unknown"
-    guard.check(body.username, address)  # 429 while this name or address must wait
+    guard.check_user(body.username)  # 429 while it must wait (the address: SignInGate)
     try:
         user = await run_in_threadpool(_find, db, body.username)
         ok = await hashes.verify(body.password, user.password_hash if user else None)
