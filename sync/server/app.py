@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
 
 from sync import protocol as p
-from sync.server import errors
+from sync.server import errors, openapi
 from sync.server.clock import Clock, SystemClock
 from sync.server.context import Principal
 from sync.server.db import Checkpoints, Database, make_engine
@@ -133,6 +133,7 @@ def create_app(
     app.include_router(warehouse.router)
     app.include_router(purchasing.router)
     app.include_router(supervisor.router)
+    openapi.install(app)
     return app
 
 
