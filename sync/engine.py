@@ -202,6 +202,35 @@ def _refusals(results: Iterable[p.MutationResult]) -> dict[int, str]:
     }
 
 
+def _malformed(response: httpx.Response, entries: list[OutboxEntry]) -> dict[int, str]:
+    """A push refused as malformed (422) because of some of its mutations: why each of them can
+    never be accepted, by mutation id (e.g. a NUL byte in a note). Empty when any error is not
+    inside one mutation (then the push as a whole is at fault)."""
+    try:
+        errors = response.json().get("detail")
+    except (ValueError, AttributeError):
+        return {}
+    if not isinstance(errors, list) or not errors:
+        return {}
+    why: dict[int, list[str]] = {}
+    for error in errors:
+        loc = error.get("loc") if isinstance(error, dict) else None
+        if not isinstance(loc, list) or loc[:2] != ["body", "mutations"] or len(loc) < 4:
+            return {}
+        index = loc[2]
+        if not isinstance(index, int) or not 0 <= index < len(entries):
+            return {}
+        entry = entries[index]
+        where = [str(x) for x in loc[3:] if x != entry.name]  # the union's branch: no field
+        why.setdefault(entry.mutation_id, []).append(
+            f"{'.'.join(where) or 'it'}: {error.get('msg', 'invalid')}"
+        )
+    return {
+        mutation_id: "the server cannot accept it: " + "; ".join(reasons[:3])
+        for mutation_id, reasons in why.items()
+    }
+
+
 def _too_large(size: int) -> str:
     """Why a mutation will never be sent, in words the rep can act on (the server's own words
     ask for fewer mutations per push: no help for one alone)."""
@@ -279,8 +308,10 @@ class SyncEngine:
         params: dict[str, Any] | None = None,
         token: str | None = None,
         backoff: Backoff | None = None,
+        final: frozenset[int] = frozenset(),
     ) -> httpx.Response:
-        """Send with retries for faults a retry may cure; return the first final answer."""
+        """Send with retries for faults a retry may cure; return the first final answer (the
+        statuses in `final` are not retried)."""
         headers = {p.PROTOCOL_HEADER: str(p.PROTOCOL_VERSION)}
         if token:
             headers["Authorization"] = f"Bearer {token}"
@@ -296,7 +327,7 @@ class SyncEngine:
                 problem = f"cannot reach the server at {self._base_url()} ({type(fault).__name__})"
             else:
                 self.online = True
-                if response.status_code not in _RETRY_STATUS:
+                if response.status_code not in _RETRY_STATUS or response.status_code in final:
                     return self._final(response)
                 problem = f"the server is in trouble (HTTP {response.status_code}); will retry"
             delay = next(delays, None)
@@ -338,7 +369,11 @@ class SyncEngine:
         self._progress("sign_in", msg=f"signing in to {self.server_url}")
         try:
             response = await self._request(
-                "POST", "/auth/sign-in", json=body, backoff=Backoff(attempts=2)
+                "POST",
+                "/auth/sign-in",
+                json=body,
+                backoff=Backoff(attempts=2),
+                final=frozenset({429}),  # too many attempts: say so, do not add more
             )
         except NotSignedIn:
             raise SignInError("wrong user name or password") from None
@@ -412,10 +447,12 @@ class SyncEngine:
         answered = 0  # the last mutation id the server has answered in this cycle
         size = self.batch  # halved while the server finds a batch too large (413)
         writing: asyncio.Future[None] | None = None
+        cut: int | None = None  # the next batch only: the entries before a malformed one
         try:
             while True:
                 with self.store.read() as session:
-                    entries = pending(session, limit=size, after=answered)
+                    entries = pending(session, limit=cut or size, after=answered)
+                cut = None
                 if not entries:
                     return
                 self._progress("push", report.pushed, None, f"sending {len(entries)} change(s)")
@@ -448,6 +485,16 @@ class SyncEngine:
                     with self.store.write() as session:
                         report.pushed += mark_applied(session, applied)
                     answered = applied[-1]
+                    continue
+                malformed = _malformed(response, entries) if response.status_code == 422 else {}
+                if malformed:  # never accepted as they are: set aside, so the rest can go
+                    with self.store.write() as session:
+                        for mutation_id, why in malformed.items():
+                            mark_refused(session, mutation_id, why)
+                    report.dead += len(malformed)
+                    # Those before it go first; the server then asks for the ids set aside
+                    # (a gap) and close_gap renumbers what follows.
+                    cut = sum(e.mutation_id < min(malformed) for e in entries) or None
                     continue
                 if response.status_code >= 400:
                     raise SyncError(f"the server refused the changes: {_detail(response)}")

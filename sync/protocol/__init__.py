@@ -45,6 +45,12 @@ from sync.protocol.common import (
     Sku,
     Units,
 )
+from sync.protocol.errors import (
+    ConflictProblem,
+    ErrorDetail,
+    ValidationIssue,
+    ValidationProblem,
+)
 from sync.protocol.mutations import (
     MUTATION_NAMES,
     Acknowledge,
@@ -183,6 +189,7 @@ __all__ = [
     "ChaseList",
     "ConflictChange",
     "ConflictDetail",
+    "ConflictProblem",
     "ConflictPublic",
     "ContactChanges",
     "ContactEdit",
@@ -191,6 +198,7 @@ __all__ = [
     "DelayRequest",
     "DevicePublic",
     "DraftsFromAdvice",
+    "ErrorDetail",
     "EtaChangeChange",
     "EtaChangePublic",
     "EtaMove",
@@ -274,6 +282,8 @@ __all__ = [
     "Units",
     "UpdateAccountContact",
     "UserPublic",
+    "ValidationIssue",
+    "ValidationProblem",
     "WarehouseChange",
     "WarehousePublic",
     "WeekMetrics",

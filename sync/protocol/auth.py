@@ -42,4 +42,9 @@ class DevicePublic(Response):
     name: str
     created_at: datetime
     revoked_at: datetime | None
+    # signed_out | revoked | supervisor | retired (see the server's Device model)
+    revoked_reason: str | None = None
+    # A supervisor revoked it: signing in on it is refused until one restores it.
+    blocked_at: datetime | None = None
+    last_used_at: datetime | None = None
     last_mutation_id: int

@@ -15,10 +15,12 @@ from fastapi import FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
 
 from sync import protocol as p
-from sync.server import errors
+from sync.server import errors, openapi
 from sync.server.clock import Clock, SystemClock
 from sync.server.context import Principal
 from sync.server.db import Checkpoints, Database, make_engine
+from sync.server.deps import TokenRules
+from sync.server.hashing import HashPool
 from sync.server.limits import BodyLimit
 from sync.server.migrate import upgrade
 from sync.server.routes import auth, purchasing, supervisor, sync, warehouse
@@ -27,6 +29,8 @@ from sync.server.services.prefetch import Prefetcher
 from sync.server.services.runner import Runner
 from sync.server.services.slips import SlipCache
 from sync.server.settings import Settings
+from sync.server.textcheck import NoNul
+from sync.server.throttle import Limits, SignInGate, SignInGuard
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +89,7 @@ def create_app(
         if days is not None:
             days.cancel()
         pushers.shutdown(wait=False)
+        app.state.hashes.shutdown()
 
     app = FastAPI(
         lifespan=lifespan,
@@ -95,22 +100,40 @@ def create_app(
     app.state.settings = settings
     app.state.db = db
     app.state.checkpoints = app_checkpoints
-    app.state.clock = clock or SystemClock(settings.timezone)
+    app.state.clock = clock = clock or SystemClock(settings.timezone)
+    app.state.token_rules = TokenRules.of(settings, clock)
+    # Sign-in limits and the password-hash pool: per process (see throttle.py, hashing.py).
+    app.state.signin_guard = SignInGuard(
+        clock,
+        Limits(
+            user_free=settings.signin_user_free_failures,
+            address_free=settings.signin_address_free_failures,
+            delay=settings.signin_delay_seconds,
+            max_delay=settings.signin_max_delay_seconds,
+            burst=settings.signin_address_burst,
+            per_minute=settings.signin_address_per_minute,
+        ),
+    )
+    app.state.hashes = HashPool(settings.signin_hash_threads, settings.signin_hash_waiting)
     app.state.prefetch = Prefetcher(db, enabled=settings.snapshot_prefetch)
     app.state.pushers = _pushers(settings)  # for use without a lifespan (tests in process)
     errors.install(app)
     app.add_middleware(GZipMiddleware, minimum_size=1000, compresslevel=settings.gzip_level)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(NoNul)
+    app.add_middleware(SignInGate, guard=app.state.signin_guard)
 
     @app.get("/health", tags=["meta"])
     def health() -> dict[str, object]:
         return {"ok": True, "protocol_version": p.PROTOCOL_VERSION}
 
     app.include_router(auth.router)
+    app.include_router(auth.supervising)
     app.include_router(sync.router)
     app.include_router(warehouse.router)
     app.include_router(purchasing.router)
     app.include_router(supervisor.router)
+    openapi.install(app)
     return app
 
 

@@ -6,11 +6,13 @@ pool, and a hop there and back per dependency per request costs more than the wo
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import Connection, bindparam
+from sqlalchemy import Connection, bindparam, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session
 
@@ -89,7 +91,35 @@ Bearer = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 _NO_TOKEN = "sign in first: send Authorization: Bearer <device token>"
 
 
-def authenticate(db: Database, credentials: HTTPAuthorizationCredentials | None) -> Principal:
+@dataclass(frozen=True)
+class TokenRules:
+    """How long a token lives without use. Its last use is written at most once per `touch`
+    (not on every request: a write per read would cost every pull a database write)."""
+
+    clock: Clock
+    idle: timedelta | None  # None: tokens do not expire
+
+    @classmethod
+    def of(cls, settings: Settings, clock: Clock) -> TokenRules:
+        days = settings.token_idle_days
+        return cls(clock, timedelta(days=days) if days else None)
+
+    @property
+    def touch(self) -> timedelta:
+        hour = timedelta(hours=1)
+        return hour if self.idle is None else min(hour, self.idle / 24)
+
+
+async def get_token_rules(request: Request) -> TokenRules:
+    return request.app.state.token_rules
+
+
+TokenRulesDep = Annotated[TokenRules, Depends(get_token_rules)]
+
+
+def authenticate(
+    db: Database, credentials: HTTPAuthorizationCredentials | None, rules: TokenRules
+) -> Principal:
     """The caller of a device token (blocking: call it from a worker thread)."""
     if credentials is None or not credentials.credentials:
         raise _unauthorized(_NO_TOKEN)
@@ -100,11 +130,16 @@ def authenticate(db: Database, credentials: HTTPAuthorizationCredentials | None)
     with db.engine.connect() as conn:
         if db.is_postgres:
             conn.execution_options(isolation_level="AUTOCOMMIT")
-        return principal_of(conn, credentials.credentials)
+        who, stale = principal_of(conn, credentials.credentials, rules)
+        if stale:
+            touch(conn, who, rules)
+            if not db.is_postgres:
+                conn.commit()
+        return who
 
 
-def get_principal(db: DbDep, credentials: Bearer) -> Principal:
-    return authenticate(db, credentials)
+def get_principal(db: DbDep, credentials: Bearer, rules: TokenRulesDep) -> Principal:
+    return authenticate(db, credentials, rules)
 
 
 async def get_token(credentials: Bearer) -> HTTPAuthorizationCredentials:
@@ -126,6 +161,9 @@ _CALLER = (
     sa_select(
         _D.id,
         _D.revoked_at,
+        _D.revoked_reason,
+        _D.created_at,
+        _D.last_used_at,
         _U.id.label("user_id"),
         _U.username,
         _U.full_name,
@@ -144,35 +182,67 @@ _AUTH_PUSH = Fast(
 )
 
 
-def principal_of(conn: Connection, token: str) -> Principal:
-    """The caller of a device token, read on a connection the caller holds."""
-    return _checked(_AUTH.first(conn, {"digest": token_digest(token)}))
+def principal_of(conn: Connection, token: str, rules: TokenRules) -> tuple[Principal, bool]:
+    """The caller of a device token, read on a connection the caller holds, and whether its
+    last use should be written (see `touch`)."""
+    return _checked(_AUTH.first(conn, {"digest": token_digest(token)}), rules)
 
 
-def push_caller(conn: Connection, token: str) -> tuple[Principal, int]:
+def push_caller(conn: Connection, token: str, rules: TokenRules) -> tuple[Principal, int]:
     """A push checks its caller inside its own write transaction: the caller of the token and
     the last mutation id applied for their device, whose row stays locked to the end of the
     transaction. On PostgreSQL the transaction's BEGIN goes with it: one round trip."""
     with pipeline(conn):
         sent = _AUTH_PUSH.send(conn, {"digest": token_digest(token)})
     found = sent.first()
-    return _checked(found), found.last_mutation_id  # type: ignore[union-attr]
+    who, stale = _checked(found, rules)
+    if stale:
+        touch(conn, who, rules)
+    return who, found.last_mutation_id  # type: ignore[union-attr]
 
 
-def _checked(found: Any) -> Principal:
+_TOUCH = update(Device).where(_D.id == bindparam("device")).values(last_used_at=bindparam("now"))
+
+
+def touch(conn: Connection, who: Principal, rules: TokenRules) -> None:
+    """Write a token's last use (in the caller's transaction, or at once in autocommit)."""
+    conn.execute(_TOUCH, {"device": who.device_id, "now": rules.clock.now()})
+
+
+# Why a token stopped working, by Device.revoked_reason (None: revoked before reasons were kept).
+REVOKED = {
+    "signed_out": "this device was signed out: sign in again",
+    "revoked": "this device's sign-in was revoked: sign in again",
+    "supervisor": "a supervisor revoked this device: ask them to restore it, then sign in again",
+    "retired": "this device's sign-in was retired because the user signed in on more devices "
+    "than allowed: sign in again",
+    None: "this device's token was revoked: sign in again",
+}
+
+
+def _checked(found: Any, rules: TokenRules) -> tuple[Principal, bool]:
     if found is None:
         raise _unauthorized("unknown device token: sign in again")
     if found.revoked_at is not None:
-        raise _unauthorized("this device's token was revoked: sign in again")
+        raise _unauthorized(REVOKED.get(found.revoked_reason, REVOKED[None]))
     if not found.active:
         raise _unauthorized(f"user {found.username} is disabled")
-    return Principal(
+    last: datetime = found.last_used_at or found.created_at
+    now = rules.clock.now()
+    if rules.idle is not None and now - last > rules.idle:
+        days = rules.idle.total_seconds() / 86_400
+        raise _unauthorized(
+            f"this device's sign-in expired after {days:g} days without use: sign in again "
+            "(nothing waiting to be sent is lost)"
+        )
+    who = Principal(
         user_id=found.user_id,
         username=found.username,
         full_name=found.full_name,
         role=found.role,
         device_id=found.id,
     )
+    return who, now - last > rules.touch
 
 
 CurrentUser = Annotated[Principal, Depends(get_principal)]

@@ -11,10 +11,39 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from app.domain.model import DomainError
+from sync import protocol as p
 from sync.protocol import MUTATION_NAMES
 from sync.server.services.feed import BadAfter, CursorAhead
 from sync.server.services.push import Gap, WrongDevice
 from sync.server.services.refusals import Conflict, NotFound, Refusal, Unprocessable
+from sync.server.throttle import Throttled
+
+# Error answers for the OpenAPI schema (`responses=` of a route), in the shapes sent.
+AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {
+        "model": p.ErrorDetail,
+        "description": "no token, or an unknown, revoked, retired or expired one: sign in again",
+    },
+}
+FORBIDDEN: dict[int | str, dict[str, Any]] = {
+    403: {"model": p.ErrorDetail, "description": "the caller's role may not do this"},
+}
+VALIDATION: dict[int | str, dict[str, Any]] = {
+    422: {"model": p.ValidationProblem, "description": "the request is not valid: names the field"},
+}
+CONFLICT: dict[int | str, dict[str, Any]] = {
+    409: {"model": p.ConflictProblem, "description": "the request conflicts with the state"},
+}
+THROTTLED: dict[int | str, dict[str, Any]] = {
+    429: {
+        "model": p.ErrorDetail,
+        "description": "too many sign-ins (for this user name or address), or the server is "
+        "busy checking others: wait the seconds Retry-After says",
+        "headers": {
+            "Retry-After": {"description": "seconds to wait", "schema": {"type": "integer"}}
+        },
+    },
+}
 
 
 def _where(loc: tuple[Any, ...] | list[Any]) -> str:
@@ -53,6 +82,14 @@ def install(app: FastAPI) -> None:
         return JSONResponse(
             status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
             content=jsonable_encoder({"detail": errors, "message": validation_message(errors)}),
+        )
+
+    @app.exception_handler(Throttled)
+    async def _throttled(_: Request, exc: Throttled) -> JSONResponse:
+        return JSONResponse(
+            status_code=status.HTTP_429_TOO_MANY_REQUESTS,
+            content={"detail": str(exc)},
+            headers={"Retry-After": str(exc.retry_after)},
         )
 
     @app.exception_handler(Gap)

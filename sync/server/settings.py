@@ -68,6 +68,27 @@ class Settings(BaseSettings):
     # items (bench/server.py, PostgreSQL): 4 gave ~5% more orders/s than 8, p95 150 ms not 195.
     push_threads: int = Field(default=4, ge=1, le=200)
     sql_echo: bool = False
+    # Sign-in (throttle.py, hashing.py; kept in memory per worker process). Password hashes run
+    # on `signin_hash_threads` threads of their own; more than `signin_hash_waiting` waiting
+    # beyond them are refused with 429.
+    signin_hash_threads: int = Field(default=1, ge=1, le=16)
+    signin_hash_waiting: int = Field(default=8, ge=0, le=1000)
+    # Failed sign-ins allowed per user name and per client address before the growing delays
+    # (the first `signin_delay_seconds`, doubled each failure up to `signin_max_delay_seconds`).
+    signin_user_free_failures: int = Field(default=5, ge=1, le=1000)
+    signin_address_free_failures: int = Field(default=20, ge=1, le=100_000)
+    signin_delay_seconds: float = Field(default=1.0, gt=0, le=3600)
+    signin_max_delay_seconds: float = Field(default=900.0, gt=0, le=86_400)
+    # Sign-ins per client address, failed or not: `signin_address_burst` at once, then
+    # `signin_address_per_minute` a minute.
+    signin_address_burst: int = Field(default=30, ge=1, le=1_000_000)
+    signin_address_per_minute: float = Field(default=30.0, gt=0, le=1_000_000)
+    # A device token unused this long stops working (the device asks the rep to sign in again
+    # and keeps its outbox); 0: tokens do not expire.
+    token_idle_days: float = Field(default=30.0, ge=0, le=3650)
+    # Live devices (tokens) a user may hold: signing in on another device retires the least
+    # recently used past this number.
+    max_devices_per_user: int = Field(default=5, ge=1, le=1000)
 
     @property
     def is_sqlite(self) -> bool:

@@ -127,6 +127,11 @@ class Server:
 
 
 def make_server(database_url: str, **overrides: Any) -> Server:
+    # Tests sign in many devices of one user from one address, with a clock that stands
+    # still: the per-user device limit and the per-address rate would retire or refuse them.
+    # The tests of those limits set them (test_token_lifetime.py, test_signin_limits.py).
+    overrides.setdefault("max_devices_per_user", 1000)
+    overrides.setdefault("signin_address_burst", 1000)
     settings = Settings(database_url=database_url, seed_on_start=False, **overrides)
     clock = FixedClock(START)
     app = create_app(settings, clock=clock)

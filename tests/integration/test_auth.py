@@ -32,7 +32,8 @@ async def test_wrong_password_and_unknown_user_get_the_same_401(client, world):
     assert wrong.json() == unknown.json() == {"detail": "wrong username or password"}
 
 
-async def test_a_revoked_token_is_refused_and_signing_in_again_keeps_the_device(client, world):
+async def test_a_revoked_device_stays_revoked_until_a_supervisor_restores_it(client, world):
+    # Issue 15 item 4: signing in again on the same device id used to undo the revoke.
     world.user("rep1")
     world.user("boss", role="supervisor")
     device = await sign_in(client, "rep1")
@@ -40,10 +41,16 @@ async def test_a_revoked_token_is_refused_and_signing_in_again_keeps_the_device(
     revoked = await boss.post(f"/auth/devices/{device.device_id}/revoke")
     assert revoked.status_code == 200 and revoked.json()["revoked_at"] is not None
     refused = await device.get("/auth/me")
-    assert refused.status_code == 401 and "revoked" in refused.json()["detail"]
-    again = await sign_in(client, "rep1", device_id=device.device_id)
-    assert again.device_id == device.device_id
-    assert (await again.get("/auth/me")).status_code == 200
+    assert refused.status_code == 401 and "supervisor revoked" in refused.json()["detail"]
+    body = {"username": "rep1", "password": PASSWORD, "device_id": device.device_id}
+    again = await client.post("/auth/sign-in", json=body)
+    assert again.status_code == 403 and "supervisor" in again.json()["detail"]
+    restored = await boss.post(f"/supervisor/devices/{device.device_id}/restore")
+    assert restored.status_code == 200 and restored.json()["blocked_at"] is None
+    assert (await device.get("/auth/me")).status_code == 401  # the old token stays dead
+    back = await sign_in(client, "rep1", device_id=device.device_id)
+    assert back.device_id == device.device_id
+    assert (await back.get("/auth/me")).status_code == 200
 
 
 async def test_sign_out_revokes_the_own_token(client, world):

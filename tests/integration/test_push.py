@@ -202,6 +202,8 @@ async def test_a_push_checks_its_token_in_its_own_transaction_and_applies_nothin
     assert world.stock("A").reserved == 0
     with server.db.session() as s:
         assert s.exec(select(Order)).all() == []
+    # A supervisor's revoke holds until they restore the device (issue 15 item 4).
+    assert (await boss.post(f"/supervisor/devices/{device.device_id}/restore")).status_code == 200
     again = await sign_in(client, "rep1", device_id=device.device_id)
     again.next_id = 1
     answer = await again.push(again.stamp(place_order(account, ("A", 2))))

@@ -39,6 +39,13 @@ class Device(ServerModel, table=True):
     token_hash: str = Field(max_length=64, unique=True)
     created_at: datetime = Field(sa_type=UTCDateTime)
     revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Why the token stopped working: signed_out | revoked (by its user) | supervisor | retired
+    # (the user signed in on more devices than allowed); None while it works.
+    revoked_reason: str | None = Field(default=None, max_length=20)
+    # The token's last use, written at most hourly (deps.TokenRules): idle tokens expire.
+    last_used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # A supervisor revoked this device: signing in on it again is refused until one restores it.
+    blocked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # The last mutation id applied for this device: exactly-once and gap detection.
     last_mutation_id: int = 0
 

@@ -18,6 +18,7 @@ from sync.server.deps import (
     SessionDep,
     SettingsDep,
     TokenDep,
+    TokenRulesDep,
     authenticate,
     push_caller,
 )
@@ -50,10 +51,11 @@ async def push(
     db: DbDep,
     clock: ClockDep,
     settings: SettingsDep,
+    rules: TokenRulesDep,
 ) -> Response:
     def work() -> bytes:
         # The token is checked inside the push's own transaction, on its connection.
-        caller = partial(push_caller, token=token.credentials)
+        caller = partial(push_caller, token=token.credentials, rules=rules)
         answer = Pusher(db, clock, settings).push(caller, body)
         # Already a validated PushResponse: serialise it once, skip FastAPI's second validation.
         return answer.model_dump_json().encode()
@@ -71,13 +73,14 @@ async def push(
 async def pull(
     token: TokenDep,
     db: DbDep,
+    rules: TokenRulesDep,
     cursor: Annotated[int, Query(ge=0, le=2**62, description="the last seq applied")] = 0,
     limit: Annotated[int, Query(ge=1, le=p.MAX_PAGE)] = 500,
 ) -> Response:
     # The page is built as JSON text in the shape of p.PullPage (see feed.py): returned as is,
     # FastAPI neither validates nor serialises it again.
     def work() -> bytes:
-        who = authenticate(db, token)
+        who = authenticate(db, token, rules)
         with db.session() as session:
             return feed.pull_json(session, who, cursor, limit)
 
@@ -101,6 +104,7 @@ async def snapshot(
     token: TokenDep,
     db: DbDep,
     settings: SettingsDep,
+    rules: TokenRulesDep,
     section: p.SnapshotSection,
     after: Annotated[str | None, Query(max_length=100)] = None,
     limit: Annotated[int, Query(ge=1, le=p.MAX_PAGE)] = 1000,
@@ -112,7 +116,7 @@ async def snapshot(
     key = Key(section, after, limit, settings.gzip_level if gzip_ok else None)
 
     def work() -> Response:
-        who = authenticate(db, token)
+        who = authenticate(db, token, rules)
         with db.session() as session:
             served = prefetch.take(session, who, key)
             if served is not None:
