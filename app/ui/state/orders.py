@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from app.documents.confirmation import confirmation, render_pdf
 from app.domain.model import Label
-from app.store import CartService, Orders, OrderState, Store
+from app.store import Accounts, CartService, Orders, OrderState, Store
 from app.store.views import LineResult, OrderDetail, OrderLineView
 from app.ui.state.text import day, eta, money, plural
 
@@ -72,6 +74,9 @@ class LineCompare:
     differs: bool
     status: str  # "open", "shipped 5", "cancelled", "cancel requested"
     can_cancel: bool
+    # What the customer was told for the units still to come, and the likely day:
+    # "Customer told: ~15 Dec (est.) · likely 12 Dec"; "" when nothing waits.
+    customer: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +97,10 @@ class OrderScreen:
     can_cancel: bool
     cancel_requested: bool
     can_copy: bool = False  # a rejected or cancelled order: its lines into a new cart
+
+
+# The business named on customer documents (FIELDSALES_BUSINESS_NAME).
+BUSINESS_NAME = os.environ.get("FIELDSALES_BUSINESS_NAME", "").strip() or "Field Sales Distribution"
 
 
 def short(order_id: str) -> str:
@@ -164,6 +173,14 @@ class OrdersState:
         self.message, self.error = done, False
         return True
 
+    def confirmation(self, order_id: str) -> tuple[str, bytes]:
+        """The customer's confirmation of an order as a PDF (file name, bytes), made here with
+        no signal from what the device holds."""
+        detail = self.orders.get(order_id)
+        account = Accounts(self.store).get(detail.summary.account_id)
+        made = confirmation(detail, account, business=BUSINESS_NAME, today=self.store.today())
+        return f"order-{made.reference}.pdf", render_pdf(made)
+
     def copy_to_cart(self, order_id: str) -> bool:
         """A rejected or cancelled order's lines, at their quantities, into the cart for its
         account (with its shipment policy): the supervisor's note often asks to re-order.
@@ -233,6 +250,25 @@ def _verdict(detail: OrderDetail) -> str | None:
     return f"{text}: {reason}" if reason else text
 
 
+def _customer(line: OrderLineView) -> str:
+    """The customer's date (as last told; before the server's word, the day the cart showed)
+    and, when it differs, the likely day."""
+    waits = (
+        line.waiting
+        if line.server is not None
+        else line.quantity - (line.promise.now if line.promise else 0)
+    )
+    if line.state != "open" or waits <= 0:
+        return ""
+    told = line.told or line.promised_ship
+    if told is None:
+        return "Customer told: no date yet"
+    text = f"Customer told: {eta(told)}"
+    if line.likely is not None and line.likely != told.date:
+        text += f" · likely {day(line.likely)}"
+    return text
+
+
 def _compare(detail: OrderDetail, line: OrderLineView, closed: bool) -> LineCompare:
     promised = result_words(line.promise, line.quantity)
     confirmed = result_words(line.server, line.quantity)
@@ -274,4 +310,5 @@ def _compare(detail: OrderDetail, line: OrderLineView, closed: bool) -> LineComp
         differs=differs,
         status=status,
         can_cancel=can_cancel,
+        customer=_customer(line),
     )

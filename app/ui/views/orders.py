@@ -95,6 +95,7 @@ class OrderDetailScreen:
         self.state = state
         self.nav = nav
         self.order_id: str | None = None
+        self._pickers: list[ft.FilePicker] = []
         self.body = ft.ListView(spacing=10, expand=True, padding=ft.Padding.only(bottom=24))
         self.control = ft.Column([self.body], expand=True)
 
@@ -189,6 +190,13 @@ class OrderDetailScreen:
                     on_click=lambda _e: self._copy(o.id),
                 )
             )
+        actions.append(
+            ft.OutlinedButton(
+                "Customer confirmation (PDF)",
+                icon=ft.Icons.PICTURE_AS_PDF_OUTLINED,
+                on_click=lambda _e: self.control.page.run_task(self._confirmation, o.id),
+            )
+        )
         if o.cancel_requested:
             out.append(muted("Cancellation requested: sent at the next sync."))
         out.append(ft.Row(actions, wrap=True, spacing=10))
@@ -211,6 +219,7 @@ class OrderDetailScreen:
                         f"{line.name} × {line.quantity:,}", size=14, weight=ft.FontWeight.W_600
                     ),
                     muted(f"Line {line.line_id} · {line.sku} · {line.status}"),
+                    *([ft.Text(line.customer, size=13)] if line.customer else []),
                 ],
                 spacing=2,
                 expand=True,
@@ -257,6 +266,23 @@ class OrderDetailScreen:
         self.refresh()
         self.control.update()
         self.nav.changed()
+
+    async def _confirmation(self, order_id: str) -> None:
+        """Made here, offline; handed to the platform: a download in a browser, the share or
+        save dialog on a phone, a save dialog on a desktop."""
+        try:
+            name, pdf = self.state.confirmation(order_id)
+        except ValueError as problem:
+            self.state.message, self.state.error = str(problem), True
+            self._after(False)
+            return
+        picker = ft.FilePicker()
+        self._pickers.append(picker)  # a service lives while it is referenced
+        try:
+            await picker.save_file(file_name=name, src_bytes=pdf)
+        except Exception as problem:  # the platform refused: say so, nothing else is at stake
+            self.state.message, self.state.error = f"Could not save {name}: {problem}", True
+            self._after(False)
 
     def _copy(self, order_id: str) -> None:
         ok = self.state.copy_to_cart(order_id)

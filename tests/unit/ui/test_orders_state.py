@@ -133,3 +133,28 @@ def test_an_open_order_offers_no_copy(shop, placed):
             lines=LATER)  # fmt: skip
     screen = OrdersState(shop).screen(placed)
     assert screen.can_cancel and not screen.can_copy
+
+
+def test_a_line_says_what_the_customer_was_told_and_the_likely_day(shop, placed):
+    state = OrdersState(shop)
+    (line,) = state.screen(placed).lines
+    assert line.customer == "Customer told: 12 Mar"  # the day the cart showed
+    told = [
+        line_data(1, "CF-200", 10, label="backordered", allocated=0, waiting=10,
+                  backordered=10, eta="2025-03-19", eta_kind="estimated", told="2025-03-19",
+                  told_kind="estimated", likely="2025-03-16"),
+    ]  # fmt: skip
+    verdict(shop, placed, outcome="backordered", lines=told)
+    (line,) = state.screen(placed).lines
+    assert line.customer == "Customer told: ~19 Mar (est.) · likely 16 Mar"
+
+
+def test_the_customers_confirmation_is_a_pdf_made_here(shop, placed):
+    import io
+
+    import pypdf
+
+    name, pdf = OrdersState(shop).confirmation(placed)
+    assert name == f"order-{placed[:8].upper()}.pdf" and pdf.startswith(b"%PDF")
+    text = " ".join(pypdf.PdfReader(io.BytesIO(pdf)).pages[0].extract_text().split())
+    assert "Cafe Roma" in text and "4 backordered, expected 12 Mar 2025" in text
