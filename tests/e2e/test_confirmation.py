@@ -48,7 +48,7 @@ def test_the_customer_gets_a_pdf_of_what_the_rep_promised(browser, tmp_path):
                 page.get_by_role("button", name="Customer confirmation (PDF)").click()
             download = caught.value
             assert download.suggested_filename == f"order-{order_id[:8].upper()}.pdf"
-            pdf = pypdf.PdfReader(io.BytesIO(open(download.path(), "rb").read()))
+            pdf = pypdf.PdfReader(io.BytesIO(download.path().read_bytes()))
             text = " ".join(pdf.pages[0].extract_text().split())
             assert pick.account_name in text and "backordered" in text, text
             assert "the warehouse confirms it when it is sent" in text
