@@ -175,6 +175,10 @@ async def test_metrics_over_a_period_with_a_trend(server, client, world):
     assert report["top_items"][0]["sku"] == "B"
     bad = await boss.get("/supervisor/metrics", start=days(3).isoformat(), end=days(1).isoformat())
     assert bad.status_code == 422 and "end" in bad.json()["detail"]
+    # A year-1 day is refused before any date arithmetic (its default start underflowed: 500).
+    for field in ("start", "end"):
+        year_one = await boss.get("/supervisor/metrics", **{field: "0001-01-02"})
+        assert year_one.status_code == 422 and year_one.json()["detail"].startswith(field)
 
 
 def accounts_from_the_database(server, start, end) -> list[dict]:

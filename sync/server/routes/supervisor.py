@@ -81,6 +81,12 @@ EndQuery = Annotated[date | None, Query(description="day after the last (default
 
 def _period(clock: Clock, start: date | None, end: date | None) -> tuple[date, date]:
     """A report's period [start, end), defaults filled in; 422 naming the field when wrong."""
+    for field, day in (("start", start), ("end", end)):  # before any date arithmetic
+        if day is not None and not 2000 <= day.year <= 2200:
+            raise HTTPException(
+                status.HTTP_422_UNPROCESSABLE_CONTENT,
+                detail=f"{field}: use dates between 2000 and 2200",
+            )
     end = end or clock.today() + timedelta(days=1)
     start = start or end - timedelta(days=28)
     if not start < end:
