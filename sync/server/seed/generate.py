@@ -48,6 +48,7 @@ from sync.server.models import (
 from sync.server.security import hash_password
 from sync.server.seed import supply as supplies
 from sync.server.seed import vocabulary as words
+from sync.server.services.slips import SlipCache
 from sync.server.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -94,6 +95,10 @@ class Generator:
         self.accounts: list[dict[str, Any]] = []
         self.reps: dict[str, int] = {}
         self.open_receipts: list[dict[str, Any]] = []
+        # The open orders are dated as the server dates them, through the suppliers' slip
+        # history (built once, after the history is written): the server's first new day
+        # then finds every date as it left it, and tells no rep of a move.
+        self.slips = SlipCache(ttl=24 * 3600)
 
     # -- catalog ---------------------------------------------------------------------------
 
@@ -543,6 +548,7 @@ class Generator:
             settings=self.settings,
             actor="seed",
             is_postgres=self.db.is_postgres,
+            slips=self.slips,
         )
 
     def fix_sequences(self, session: Session) -> None:

@@ -26,7 +26,8 @@ class SuppliersScreen:
         self.state = state
         self.host = host
         self.busy = busy_ring()
-        self.body = ft.ListView(spacing=10, expand=True, padding=ft.Padding.only(bottom=24))
+        # A few suppliers: a plain scrolling column (every card built, none lazily).
+        self.body = ft.Column(spacing=10, expand=True, scroll=ft.ScrollMode.AUTO)
         self.control = ft.Column(
             [
                 ft.Row(
