@@ -123,6 +123,7 @@ class PurchasingState:
         self.selected: OrderView | None = None
         self.receiving: int | None = None  # the line being received
         self.errors: dict[str, str] = {}  # field -> the server's (or our) words
+        self.loaded = False
         self.message = ""
         self.ok = True
 
@@ -161,7 +162,7 @@ class PurchasingState:
         orders = [self._view(o) for s in wanted for o in by_state[s].items]
         # Overdue lines first (whom to chase), then drafts (what to send), newest first.
         orders.sort(key=lambda o: (-o.overdue, o.status != "draft", -o.id))
-        self.orders = orders
+        self.orders, self.loaded = orders, True
         if self.selected is not None:
             found = [o for s in STATES for o in by_state[s].items if o.id == self.selected.id]
             self.selected = self._view(found[0]) if found else self.selected
@@ -191,6 +192,19 @@ class PurchasingState:
                 for r in o.lines
             ),
         )
+
+    @property
+    def summary(self) -> str:
+        """What the list holds, in words."""
+        if not self.loaded:
+            return "Loading…"
+        what = STATE_WORDS[self.filter].lower()
+        shown = len(self.orders)
+        total = self.counts.get(self.filter, shown)
+        more = f" (the newest {shown:,} of {total:,} per state)" if shown < total else ""
+        late = sum(o.overdue > 0 for o in self.orders)
+        first = f"; {fmt.count(late, 'has', 'have')} overdue lines, listed first" if late else ""
+        return f"{fmt.count(shown, what + ' purchase order')}{more}{first}"
 
     async def show(self, state: str) -> bool:
         self.filter = state

@@ -122,9 +122,10 @@ class PurchasingScreen:
             )
             for key in ("open", *STATES)
         ]
-        self.list.controls = [self._order(o) for o in s.orders] or [
-            muted(f"No {STATE_WORDS[s.filter].lower()} purchase orders.", size=14)
-        ]
+        count = ft.Semantics(
+            identifier="po-count", label=s.summary, container=True, content=muted(s.summary)
+        )
+        self.list.controls = [count, *(self._order(o) for o in s.orders)]
         self.confirm_date.error = s.errors.get("expected")
         self.quantity.error = s.errors.get("quantity")
         self.rest_date.error = s.errors.get("rest_expected")

@@ -46,11 +46,14 @@ async def test_drafts_from_advice_then_send_confirm_receive_and_close(
 ):
     await selling(server, http, world, boss)
     state = PurchasingState(session)
+    assert state.summary == "Loading…"
     assert await state.load()
     assert state.counts["open"] == 0 and state.orders == []
+    assert state.summary == "0 open purchase orders"
     assert await state.drafts_from_advice()
     assert state.message.startswith("1 draft order with 2 lines made from the reorder advice")
     assert state.filter == "draft" and state.counts["draft"] == 1
+    assert state.summary == "1 draft purchase order"
     (order,) = state.orders
     assert order.can_send and not order.can_confirm
     a = next(line for line in order.lines if line.sku == "A")
