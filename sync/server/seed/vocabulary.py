@@ -342,7 +342,7 @@ SUPPLIERS = (
     SupplierProfile("Contoso Wholesale", 12.0, 3.0, "Pat Delgado", "supply@contoso.example",
                     "555-0102", 0.35, (2, 10), 0.6, 0.05, 0.08, 0.6),
     SupplierProfile("Fabrikam Imports", 30.0, 8.0, "Ines Kowalski", "po@fabrikam.example",
-                    "555-0103", 0.20, (2, 10), 0.7, 0.15, 0.25, 0.5),
+                    "555-0103", 0.20, (2, 10), 0.7, 0.15, 0.35, 0.5),
     SupplierProfile("Globex Express", 7.0, 1.5, "Tom Reyes", "desk@globex.example",
                     "555-0104", 0.06, (1, 3), 0.8, 0.05, 0.03, 0.9),
     SupplierProfile("Initech Trading", 10.0, 4.0, "Lena Brandt", "sales@initech.example",
