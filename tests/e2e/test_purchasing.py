@@ -72,7 +72,9 @@ def test_supervisor_drafts_confirms_receives_and_reads_suppliers_and_overdue(bro
                 0, timeout=15_000
             )
             go(page, "Purchasing")
-            expect(page.get_by_text("Purchase orders")).to_be_visible(timeout=20_000)
+            expect(page.get_by_role("heading", name="Purchase orders")).to_be_visible(
+                timeout=20_000
+            )
             wait_for_words(page, "po-count", r"^\d+ open purchase orders", 60)
 
             # The reorder advice becomes drafts in one step.
