@@ -15,7 +15,7 @@ from datetime import date
 from typing import Any, Literal, TypeVar
 
 import httpx
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, RootModel, ValidationError
 
 from app.domain.model import EtaKind
 from app.store import Store, sync_state
@@ -24,6 +24,10 @@ from sync import protocol as p
 M = TypeVar("M", bound=BaseModel)
 Action = Literal["approve", "hold", "reject"]
 PAGE_MAX = 500  # the server's largest page of orders
+
+
+class _Suppliers(RootModel[list[p.SupplierDetail]]):
+    pass
 
 
 class SupervisorError(Exception):
@@ -295,8 +299,18 @@ class SupervisorClient:
         body = p.ReceiptPreviewRequest(receipt_id=receipt_id, quantity=quantity)
         return await self._call("POST", "/warehouse/receipts/preview", p.ReceiptPreview, body=body)
 
-    async def receive(self, receipt_id: int, quantity: int | None = None) -> p.SupplyEventResult:
-        body = p.ReceiveRequest(quantity=quantity)
+    async def receive(
+        self,
+        receipt_id: int,
+        quantity: int | None = None,
+        *,
+        rest_expected: date | None = None,
+        close_rest: bool = False,
+    ) -> p.SupplyEventResult:
+        """Units arrived; the rest stays at its date, moves to `rest_expected`, or is closed."""
+        body = p.ReceiveRequest(
+            quantity=quantity, rest_expected=rest_expected, close_rest=close_rest
+        )
         return await self._call(
             "POST", f"/warehouse/receipts/{receipt_id}/receive", p.SupplyEventResult, body=body
         )
@@ -313,3 +327,51 @@ class SupervisorClient:
         return await self._call(
             "POST", f"/warehouse/receipts/{receipt_id}/cancel", p.SupplyEventResult
         )
+
+    # -- suppliers and purchase orders ----------------------------------------------------
+
+    async def suppliers(self) -> list[p.SupplierDetail]:
+        """Every supplier with its scorecard, item links and open and overdue lines."""
+        return (await self._call("GET", "/supervisor/suppliers", _Suppliers)).root
+
+    async def purchase_orders(
+        self, status: str | None = None, *, offset: int = 0, limit: int = 100
+    ) -> p.PurchaseOrderList:
+        params = {"offset": str(offset), "limit": str(limit)}
+        if status is not None:
+            params["status"] = status
+        return await self._call(
+            "GET", "/warehouse/purchase-orders", p.PurchaseOrderList, params=params
+        )
+
+    async def purchase_order(self, po_id: int) -> p.PurchaseOrderPublic:
+        return await self._call("GET", f"/warehouse/purchase-orders/{po_id}", p.PurchaseOrderPublic)
+
+    async def drafts_from_advice(
+        self, warehouse_id: int | None = None, skus: list[str] | None = None
+    ) -> p.DraftsFromAdvice:
+        body = p.FromAdviceRequest(warehouse_id=warehouse_id, skus=skus)
+        return await self._call(
+            "POST", "/warehouse/purchase-orders/from-advice", p.DraftsFromAdvice, body=body
+        )
+
+    async def send_po(self, po_id: int) -> p.PurchaseOrderPublic:
+        return await self._call(
+            "POST", f"/warehouse/purchase-orders/{po_id}/send", p.PurchaseOrderPublic
+        )
+
+    async def confirm_po(self, po_id: int, expected: date) -> p.PurchaseOrderPublic:
+        """The supplier's date for every open line of the order."""
+        body = p.PurchaseOrderConfirm(expected=expected)
+        return await self._call(
+            "POST", f"/warehouse/purchase-orders/{po_id}/confirm", p.PurchaseOrderPublic, body=body
+        )
+
+    async def cancel_po(self, po_id: int) -> p.PurchaseOrderPublic:
+        return await self._call(
+            "POST", f"/warehouse/purchase-orders/{po_id}/cancel", p.PurchaseOrderPublic
+        )
+
+    async def overdue(self) -> p.ChaseList:
+        """The chase list: receipts past their date with the lines that wait on them."""
+        return await self._call("GET", "/warehouse/overdue", p.ChaseList)

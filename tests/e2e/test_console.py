@@ -35,6 +35,7 @@ from tests.e2e.conftest import (
     PHONE,
     Central,
     by_id,
+    go,
     open_app,
     run_app,
     says,
@@ -373,7 +374,7 @@ def _console(browser, tmp_path: Path, central: YearCentral, scene: Scene) -> Non
         wait_for_words(phone, "view-review", r"Needs review \(\d+\)", 60)
         phone.locator('[flt-semantics-identifier^="order-"]').first.wait_for(timeout=20_000)
         shot(phone, "console-queue-phone")
-        phone.get_by_role("button", name="Dashboard").first.click()
+        go(phone, "Dashboard")  # a phone's navigation bar: tabs, not buttons
         wait_for_words(phone, "metric-backorder_rate", r"Backorder rate: [\d.]+%", 60)
         shot(phone, "console-dashboard-phone")
         phone.mouse.move(200, 500)

@@ -58,7 +58,11 @@ def test_the_generator_makes_a_believable_distributor(tmp_path):
     assert len({p.barcode for p in products}) == 300
     discontinued = [p for p in products if p.discontinued]
     assert discontinued and any(p.alternatives for p in discontinued)
-    assert len({(s.lead_time_mean_days, s.lead_time_sd_days) for s in suppliers}) == 3
+    assert (
+        len({(s.lead_time_mean_days, s.lead_time_sd_days) for s in suppliers})
+        == len(suppliers)
+        == 5
+    )
     assert sorted(u.username for u in users) == ["rep1", "rep2", "rep3", "rep4", "rep5", "super"]
     assert {a.tier for a in accounts} <= {1, 2, 3} and len({a.rep_id for a in accounts}) == 5
     assert {r.kind for r in receipts} == {"confirmed", "estimated"}

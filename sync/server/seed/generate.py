@@ -30,10 +30,14 @@ from sync.server.db import Database
 from sync.server.models import (
     Account,
     AllocationRecord,
+    ItemSupplier,
     Order,
     OrderEvent,
     OrderLine,
     Product,
+    PurchaseOrder,
+    ReceiptDelivery,
+    ReceiptPromise,
     ScheduledReceipt,
     Shipment,
     Stock,
@@ -42,7 +46,9 @@ from sync.server.models import (
     Warehouse,
 )
 from sync.server.security import hash_password
+from sync.server.seed import supply as supplies
 from sync.server.seed import vocabulary as words
+from sync.server.services.slips import SlipCache
 from sync.server.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -88,6 +94,11 @@ class Generator:
         self.supplier_of: dict[str, int] = {}
         self.accounts: list[dict[str, Any]] = []
         self.reps: dict[str, int] = {}
+        self.open_receipts: list[dict[str, Any]] = []
+        # The open orders are dated as the server dates them, through the suppliers' slip
+        # history (built once, after the history is written): the server's first new day
+        # then finds every date as it left it, and tells no rep of a move.
+        self.slips = SlipCache(ttl=24 * 3600)
 
     # -- catalog ---------------------------------------------------------------------------
 
@@ -105,8 +116,16 @@ class Generator:
             session,
             Supplier,
             [
-                {"id": i + 1, "name": n, "lead_time_mean_days": m, "lead_time_sd_days": sd}
-                for i, (n, m, sd) in enumerate(words.SUPPLIERS)
+                {
+                    "id": i + 1,
+                    "name": s.name,
+                    "lead_time_mean_days": s.lead_mean,
+                    "lead_time_sd_days": s.lead_sd,
+                    "contact_name": s.contact,
+                    "email": s.email,
+                    "phone": s.phone,
+                }
+                for i, s in enumerate(words.SUPPLIERS)
             ],
         )
         categories = list(words.CATEGORIES.items())
@@ -182,12 +201,13 @@ class Generator:
                 if (on_hand < 15 and rng.random() < 0.75) or rng.random() < 0.08:
                     receipts.extend(self._receipts(sku, warehouse, base))
         bulk_insert(session, Stock, stock)
-        bulk_insert(session, ScheduledReceipt, receipts)
+        self.open_receipts = receipts  # inserted as purchase-order lines by supply()
 
     def _receipts(self, sku: str, warehouse: int, base: int) -> list[dict[str, Any]]:
         rng = self.rng
         supplier = self.supplier_of[sku]
-        _, mean, sd = words.SUPPLIERS[supplier - 1]
+        profile = words.SUPPLIERS[supplier - 1]
+        mean, sd = profile.lead_mean, profile.lead_sd
         out = []
         for k in range(1 if rng.random() < 0.8 else 2):
             lead = max(1, round(rng.gauss(mean, sd))) + 7 * k
@@ -207,6 +227,25 @@ class Generator:
                 }
             )
         return out
+
+    def supply(self, session: Session, *, history: bool) -> dict[str, int]:
+        """Item-supplier links, the open receipts as purchase orders and (with `history`) a
+        year of closed ones, from a random stream of their own (seed/supply.py)."""
+        rng = random.Random(self.config.seed * 1_000_003 + 7)
+        links = supplies.make_links(
+            rng, self.skus, self.supplier_of, self.prices, self.discontinued
+        )
+        writer = supplies.SupplyWriter(rng, self.tz, self.now, self.today)
+        writer.open_orders(self.open_receipts, links)
+        if history:
+            writer.history(links)
+        rows = writer.rows
+        bulk_insert(session, ItemSupplier, [link.row() for link in links])
+        bulk_insert(session, PurchaseOrder, rows.orders)
+        bulk_insert(session, ScheduledReceipt, rows.receipts)
+        bulk_insert(session, ReceiptPromise, rows.promises)
+        bulk_insert(session, ReceiptDelivery, rows.deliveries)
+        return {"purchase_orders": len(rows.orders), "receipts": len(rows.receipts)}
 
     # -- people ----------------------------------------------------------------------------
 
@@ -359,7 +398,7 @@ class Generator:
             }
             if short:
                 backordered_any = True
-                lead = words.SUPPLIERS[self.supplier_of[sku] - 1][1]
+                lead = words.SUPPLIERS[self.supplier_of[sku] - 1].lead_mean
                 eta = committed.astimezone(self.tz).date() + timedelta(days=max(2, round(lead)))
                 actual = eta + timedelta(days=round(rng.gauss(-0.5, 2.5)))
                 shipped = datetime.combine(max(actual, day + timedelta(days=1)), time(15), self.tz)
@@ -509,13 +548,16 @@ class Generator:
             settings=self.settings,
             actor="seed",
             is_postgres=self.db.is_postgres,
+            slips=self.slips,
         )
 
     def fix_sequences(self, session: Session) -> None:
         """Rows were inserted with explicit ids: move PostgreSQL's sequences past them."""
         if not self.db.is_postgres:
             return
-        for table in ("warehouse", "supplier", "app_user", "account", "order_line"):
+        tables = ("warehouse", "supplier", "app_user", "account", "order_line", "purchase_order",
+                  "scheduled_receipt", "receipt_promise", "receipt_delivery")  # fmt: skip
+        for table in tables:
             session.execute(
                 text(
                     f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
@@ -538,6 +580,7 @@ def generate(
     with db.write() as session:
         gen.catalog(session)
         gen.stock_and_receipts(session)
+        supplied = gen.supply(session, history=history)
         gen.people(session)
         closed = gen.history(session) if history else 0
         gen.fix_sequences(session)
@@ -547,6 +590,7 @@ def generate(
         "accounts": config.accounts,
         "history_orders": closed,
         "open_orders": opened,
+        **supplied,
         "seconds": round(clock_time.perf_counter() - started, 1),
     }
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 # category -> (code, brands, items, variants, sizes, unit, pack sizes, price range in cents)
 CATEGORIES: dict[
     str,
@@ -313,12 +315,40 @@ CATEGORIES: dict[
 
 WAREHOUSES = (("WH-N", "North Distribution Center", 1), ("WH-S", "South Distribution Center", 1))
 
-# name, lead time mean, lead time sd (days): a local, a national and an importing supplier
+
+@dataclass(frozen=True)
+class SupplierProfile:
+    """A demo supplier and how it really delivers (the seed's year of receipts follows it)."""
+
+    name: str
+    lead_mean: float  # the nominal lead time it quotes (days)
+    lead_sd: float
+    contact: str
+    email: str
+    phone: str
+    late: float  # share of receipts that come late
+    slip: tuple[int, int]  # days late, when late
+    announced: float  # of the late ones, share whose new date the supplier tells beforehand
+    early: float  # share that comes a day or two early
+    partial: float  # share that comes in part (the rest later, or never)
+    confirms: float  # share of lines the supplier confirms a date for
+
+
+# Three primaries (a punctual local one, a national one that often slips, an importer that
+# delivers part) and two backups (a fast, dear one; a cheap one that is late half the time).
 SUPPLIERS = (
-    ("Northwind Foods", 4.0, 1.0),
-    ("Contoso Wholesale", 12.0, 3.0),
-    ("Fabrikam Imports", 30.0, 8.0),
-)
+    SupplierProfile("Northwind Foods", 4.0, 1.0, "Maria Anders", "orders@northwind.example",
+                    "555-0101", 0.04, (1, 2), 0.5, 0.10, 0.02, 0.9),
+    SupplierProfile("Contoso Wholesale", 12.0, 3.0, "Pat Delgado", "supply@contoso.example",
+                    "555-0102", 0.35, (2, 10), 0.6, 0.05, 0.08, 0.6),
+    SupplierProfile("Fabrikam Imports", 30.0, 8.0, "Ines Kowalski", "po@fabrikam.example",
+                    "555-0103", 0.20, (2, 10), 0.7, 0.15, 0.35, 0.5),
+    SupplierProfile("Globex Express", 7.0, 1.5, "Tom Reyes", "desk@globex.example",
+                    "555-0104", 0.06, (1, 3), 0.8, 0.05, 0.03, 0.9),
+    SupplierProfile("Initech Trading", 10.0, 4.0, "Lena Brandt", "sales@initech.example",
+                    "555-0105", 0.50, (2, 10), 0.3, 0.05, 0.30, 0.4),
+)  # fmt: skip
+PRIMARY_SUPPLIERS = 3  # products are split among the first three; the others are backups
 
 REPS = (
     ("rep1", "Ana Ruiz", "north"),

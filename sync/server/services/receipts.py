@@ -357,9 +357,17 @@ def preview(tx: Tx, receipt_id: int, quantity: int | None) -> p.ReceiptPreview:
             free_now=free - result.allocated,
             receipts=tuple(r for r in receipts if r.quantity > 0),
         )
-        was = date_queue(supply, queue, today=tx.today, terms_of=book.terms_of)
+        # Dated as settle() dates them (at the promise confidence): the "from" of each move is
+        # the date the line has now, the "to" the one committing would give it.
+        was = date_queue(
+            supply, queue, today=tx.today, terms_of=book.terms_of, confidence=tx.confidence
+        )
         now = date_queue(
-            after_supply, after_allocation(queue, result), today=tx.today, terms_of=book.terms_of
+            after_supply,
+            after_allocation(queue, result),
+            today=tx.today,
+            terms_of=book.terms_of,
+            confidence=tx.confidence,
         )
         outcomes[policy] = outcome(tx.session, policy, result, eta_changes(was, now))
     return p.ReceiptPreview(

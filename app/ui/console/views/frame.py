@@ -15,13 +15,19 @@ import httpx
 from app.store import Store, sign_out, sync_state
 from app.ui.console.dashboard import DashboardState
 from app.ui.console.order import OrderState
+from app.ui.console.overdue import OverdueState
+from app.ui.console.purchasing import PurchasingState
 from app.ui.console.queue import QueueState
 from app.ui.console.session import ConsoleSession
 from app.ui.console.stock import IncomingState
+from app.ui.console.suppliers import SuppliersState
 from app.ui.console.views.dashboard_view import DashboardScreen
 from app.ui.console.views.order_view import OrderScreen
+from app.ui.console.views.overdue_view import OverdueScreen
+from app.ui.console.views.purchasing_view import PurchasingScreen
 from app.ui.console.views.queue_view import QueueScreen
 from app.ui.console.views.stock_view import IncomingScreen
+from app.ui.console.views.suppliers_view import SuppliersScreen
 from app.ui.console.views.widgets import icon_button, muted
 from app.ui.views.common import navigation
 from sync.protocol import PROTOCOL_HEADER, PROTOCOL_VERSION
@@ -34,6 +40,9 @@ TABS = (
     ("queue", "Review queue", ft.Icons.FACT_CHECK_OUTLINED, ft.Icons.FACT_CHECK),
     ("incoming", "Incoming stock", ft.Icons.LOCAL_SHIPPING_OUTLINED, ft.Icons.LOCAL_SHIPPING),
     ("dashboard", "Dashboard", ft.Icons.INSIGHTS_OUTLINED, ft.Icons.INSIGHTS),
+    ("purchasing", "Purchasing", ft.Icons.SHOPPING_CART_OUTLINED, ft.Icons.SHOPPING_CART),
+    ("overdue", "Overdue", ft.Icons.ALARM_OUTLINED, ft.Icons.ALARM),
+    ("suppliers", "Suppliers", ft.Icons.FACTORY_OUTLINED, ft.Icons.FACTORY),
 )
 _TAB_OF = {"order": "queue"}
 
@@ -55,6 +64,9 @@ class ConsoleFrame:
         self.order = OrderScreen(OrderState(self.session), self)
         self.incoming = IncomingScreen(IncomingState(self.session), self)
         self.dashboard = DashboardScreen(DashboardState(self.session), self)
+        self.purchasing = PurchasingScreen(PurchasingState(self.session), self)
+        self.overdue = OverdueScreen(OverdueState(self.session), self)
+        self.suppliers = SuppliersScreen(SuppliersState(self.session), self)
         self.current, self.current_arg = "queue", None
         self._loaded: set[str] = set()
         self._keep: list[object] = []  # services (file picker) must stay referenced
@@ -111,14 +123,18 @@ class ConsoleFrame:
             "order": self.order,
             "incoming": self.incoming,
             "dashboard": self.dashboard,
+            "purchasing": self.purchasing,
+            "overdue": self.overdue,
+            "suppliers": self.suppliers,
         }[screen]
         self.content.content = view.control
         index = [t[0] for t in TABS].index(_TAB_OF.get(screen, screen))
         self.rail.selected_index = self.bar.selected_index = index
         if screen == "order" and arg:
             self.page.run_task(self.order.show, arg)
-        elif screen not in self._loaded or screen == "queue":
-            # The queue reloads on each visit: a decision just taken moves its counts.
+        elif screen not in self._loaded or screen in ("queue", "overdue"):
+            # The queue and the chase list reload on each visit: a decision or a receipt just
+            # recorded moves them.
             self._loaded.add(screen)
             view.draw()
             self.page.run_task(view.load)
