@@ -369,6 +369,8 @@ class Frame:
         self.go(self.current, self.current_arg)  # labels, orders and verdicts may have moved
         if outcome.error:
             self.toast(f"Sync: {outcome.error}", error=True)
+        elif outcome.note:
+            self.toast(outcome.note)
 
     async def _tick(self) -> None:
         while not self._closed:

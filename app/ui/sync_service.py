@@ -51,6 +51,7 @@ class CycleOutcome:
     pulled: int = 0
     snapshot_records: int = 0
     signed_out: bool = False  # the server did not know the token: it is forgotten, sign in
+    note: str | None = None  # news that is not an error (a restored device's renumbering)
 
 
 def _tell(listeners: list[Any], news: object) -> None:
@@ -213,6 +214,7 @@ class SyncService:
                 report.pulled,
                 report.snapshot_records,
                 report.signed_out,
+                report.note,
             )
         except Exception as crash:  # a bug must not kill the sync thread: show it, keep going
             outcome = CycleOutcome(False, f"sync failed: {crash}")

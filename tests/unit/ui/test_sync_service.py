@@ -139,3 +139,54 @@ def test_a_wake_while_a_cycle_runs_starts_another(tmp_path, central):
 )
 def test_background_pauses_double_while_offline_up_to_the_cap(reached, offline, expected):
     assert Backoff(base=0.5, cap=20.0).idle(reached, 60.0, offline) == expected
+
+
+def test_a_restored_device_is_told_in_words_and_sends_what_it_holds(tmp_path, central):
+    # The engine's note (renumbered changes of a device restored from an older copy) reaches
+    # the views with the cycle's outcome, beside no error.
+    import shutil
+
+    path = tmp_path / "device.db"
+    store = Store.open(path)
+    sync = SyncService(store, device_name="test", transport=httpx.ASGITransport(app=central))
+    try:
+        sync.sign_in("http://central", "rep1", "demo").result(timeout=30)
+        assert sync.sync().result(timeout=60).ok
+        account = Accounts(store).list_accounts()[0]
+        Accounts(store).update_contact(account.id, contact_name="Before the backup")
+        sync.close()
+        store.close()
+        backup = tmp_path / "backup"
+        backup.mkdir()
+        for f in tmp_path.glob("device.db*"):
+            shutil.copy(f, backup / f.name)
+        store = Store.open(path)
+        sync = SyncService(store, device_name="test", transport=httpx.ASGITransport(app=central))
+        assert sync.sync().result(timeout=60).pushed == 1
+        Accounts(store).update_contact(account.id, contact_name="After the backup")
+        assert sync.sync().result(timeout=60).pushed == 1
+        sync.close()
+        store.close()
+        for f in tmp_path.glob("device.db*"):
+            f.unlink()
+        for f in backup.iterdir():
+            shutil.copy(f, tmp_path / f.name)
+        store = Store.open(path)
+        sync = SyncService(store, device_name="test", transport=httpx.ASGITransport(app=central))
+        cart = CartService(store)
+        cart.set_account(account.id)
+        hit = next(
+            h
+            for c in Catalog(store).categories()
+            for h in Catalog(store).search("", category=c, account_id=account.id)
+            if not h.product.discontinued
+        )
+        cart.add(hit.product.sku, 1)
+        order_id = cart.place().order_id  # mutation 2: spent on the second contact edit
+        outcome = sync.sync().result(timeout=60)
+        assert outcome.ok and outcome.error is None, outcome
+        assert outcome.note and "restored from an older copy" in outcome.note
+        assert Orders(store).get(order_id).summary.state is not OrderState.PENDING
+    finally:
+        sync.close()
+        store.close()
