@@ -35,7 +35,7 @@ def test_the_customer_gets_a_pdf_of_what_the_rep_promised(browser, tmp_path):
         with run_app(tmp_path, FIELDSALES_EMBEDDED_SERVER="0", FIELDSALES_SYNC_EVERY="0") as url:
             page = open_app(browser, url, PHONE)
             # a loaded machine can take long to draw the first screen
-            nav = page.get_by_role("button", name=re.compile(r"\bOrders\b")).first
+            nav = page.get_by_role("tab", name=re.compile(r"\bOrders\b")).first
             nav.wait_for(timeout=90_000)
             go(page, "Orders")
             page.get_by_role(

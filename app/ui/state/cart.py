@@ -67,6 +67,9 @@ class CartScreen:
     problems: tuple[str, ...]
     warnings: tuple[str, ...]
     can_place: bool
+    # All at once with units no supply dates: the order would never ship. The rep is asked
+    # before placing it (ship as available, or drop the undated units).
+    never_ships: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +155,13 @@ class CartState:
             if age(check.snapshot_age) != "just now"
             else "Stock figures just synced"
         )
+        undated = sum(line.availability.undated for line in check.lines)
+        never_ships = (
+            f"All at once: nothing ships until every line has a date, and "
+            f"{plural(undated, 'unit')} {'has' if undated == 1 else 'have'} no restock date yet"
+            if undated and check.cart.policy.kind is PolicyKind.ALL_OR_NOTHING
+            else ""
+        )
         return CartScreen(
             account=account.name if account else None,
             credit_hold=bool(account and account.credit_hold),
@@ -164,8 +174,9 @@ class CartState:
             total=money(check.cart.total_cents),
             stock_age=stock_age,
             problems=check.problems,
-            warnings=check.warnings,
+            warnings=check.warnings + ((never_ships + ".",) if never_ships else ()),
             can_place=check.can_place,
+            never_ships=never_ships,
         )
 
     def _row(self, line: CheckedLine) -> CartRow:
@@ -237,6 +248,28 @@ class CartState:
 
     def clear(self) -> bool:
         return self._do(self.cart.clear, "Cart emptied")
+
+    def drop_undated(self) -> bool:
+        """Keep only what is in stock or dated: each line's undated units go (a line with
+        nothing else goes whole)."""
+        check = self.cart.check()
+        keep = {
+            line.sku: line.quantity - line.availability.undated
+            for line in check.lines
+            if line.availability.undated
+        }
+        try:
+            for sku, quantity in keep.items():
+                if quantity > 0:
+                    self.cart.set_quantity(sku, quantity)
+                else:
+                    self.cart.remove(sku)
+        except ValueError as problem:
+            self.message, self.error = str(problem), True
+            return False
+        self.message = f"{plural(len(keep), 'line')} without a date trimmed"
+        self.error = False
+        return True
 
     def place(self) -> Confirmation | None:
         """Submit: the order goes to the outbox; the confirmation says what was promised."""

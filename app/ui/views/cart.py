@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import flet as ft
 
 from app.domain.model import PolicyKind
@@ -277,6 +279,47 @@ class CartScreenView:
 
     def _place(self, _e: ft.ControlEvent) -> None:
         self.state.set_note(self.note.value or "")
+        stuck = self.state.screen().never_ships
+        if stuck:
+            self._ask_never_ships(stuck)
+            return
+        self._submit()
+
+    def _ask_never_ships(self, why: str) -> None:
+        page = self.control.page
+
+        def then(action: Callable[[], object]) -> Callable[[ft.ControlEvent], None]:
+            def run(_e: ft.ControlEvent) -> None:
+                page.pop_dialog()
+                action()
+                self._redraw()
+
+            return run
+
+        page.show_dialog(
+            dialog(
+                "This order would never ship",
+                ft.Text(
+                    f"{why}. Ship what is there as it comes, or take the units with no date "
+                    "off the order.",
+                    size=13,
+                    width=420,
+                ),
+                actions=[
+                    ft.FilledButton(
+                        "Ship as available",
+                        on_click=then(lambda: self.state.set_policy(PolicyKind.SHIP_AS_AVAILABLE)),
+                    ),
+                    ft.OutlinedButton(
+                        "Remove undated units", on_click=then(self.state.drop_undated)
+                    ),
+                    ft.TextButton("Place anyway", on_click=then(self._submit)),
+                    ft.TextButton("Back", on_click=lambda _e: page.pop_dialog()),
+                ],
+            )
+        )
+
+    def _submit(self) -> None:
         done = self.state.place()
         if done is None:
             self._redraw()

@@ -117,3 +117,23 @@ def test_the_cart_survives_a_restart(shop, tmp_path, clock):
     assert [(r.sku, r.quantity) for r in screen.rows] == [("CF-200", 7)]
     assert screen.policy is PolicyKind.ALL_OR_NOTHING
     again.close()
+
+
+def test_all_at_once_with_undated_units_is_said_before_placing_and_can_be_mended(shop):
+    state = cart(shop)
+    state.cart.add("CF-100", 2)  # in stock
+    state.cart.add("CF-200", 30)  # 6 now, 20 on 12 Mar, 4 with no date
+    state.cart.add("SU-100", 3)  # out of stock, no restock date
+    assert state.set_policy(PolicyKind.ALL_OR_NOTHING)
+    screen = state.screen()
+    assert screen.never_ships == (
+        "All at once: nothing ships until every line has a date, and 7 units have no "
+        "restock date yet"
+    )
+    assert screen.never_ships + "." in screen.warnings
+    assert state.set_policy(PolicyKind.SHIP_AS_AVAILABLE) and state.screen().never_ships == ""
+    assert state.set_policy(PolicyKind.ALL_OR_NOTHING)
+    assert state.drop_undated() and state.message == "2 lines without a date trimmed"
+    quantities = {r.sku: r.quantity for r in state.screen().rows}
+    assert quantities == {"CF-100": 2, "CF-200": 26}  # the dated part kept, sugar gone
+    assert state.screen().never_ships == ""
