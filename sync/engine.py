@@ -455,7 +455,12 @@ class SyncEngine:
                 cut = None
                 if not entries:
                     return
-                self._progress("push", report.pushed, None, f"sending {len(entries)} change(s)")
+                self._progress(
+                    "push",
+                    report.pushed,
+                    None,
+                    f"sending {len(entries)} change" + ("" if len(entries) == 1 else "s"),
+                )
                 response = await self._request(
                     "POST", "/sync/push", json=_push_body(state.device_id, entries), token=token
                 )
@@ -508,8 +513,9 @@ class SyncEngine:
                     report.renumbered += moved
                     report.note = (
                         f"This device was restored from an older copy of its data: {moved} "
-                        "change(s) not yet sent were numbered anew and are being sent; nothing "
-                        "is lost"
+                        f"change{'' if moved == 1 else 's'} not yet sent "
+                        f"{'was' if moved == 1 else 'were'} numbered anew and "
+                        f"{'is' if moved == 1 else 'are'} being sent; nothing is lost"
                     )
                     answered = answer.last_applied
                     continue

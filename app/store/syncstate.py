@@ -84,7 +84,8 @@ def switching_user(session: Session, user_name: str) -> bool:
     ).scalar_one()
     if waiting:
         raise StoreError(
-            f"{waiting} change(s) made by {previous} are not sent yet; sign in as {previous} "
+            f"{waiting} change{'' if waiting == 1 else 's'} made by {previous} "
+            f"{'is' if waiting == 1 else 'are'} not sent yet; sign in as {previous} "
             "and sync before another user signs in on this device"
         )
     return True

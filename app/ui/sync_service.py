@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 import httpx
 
 from app.store import Store, sign_out, sync_state, sync_status
+from app.ui.state.text import plural
 from sync.engine import SignInError, SyncEngine, SyncProgress, SyncReport
 from sync.protocol import PROTOCOL_HEADER, PROTOCOL_VERSION
 
@@ -169,7 +170,10 @@ class SyncService:
         try:
             waiting = sync_status(self.store, online=self.online).pending_count
             if waiting:
-                raise SignOutRefused(f"{waiting} change(s) wait to be sent", waiting)
+                raise SignOutRefused(
+                    f"{plural(waiting, 'change')} {'waits' if waiting == 1 else 'wait'} to be sent",
+                    waiting,
+                )
             with self.store.read() as session:
                 state = sync_state(session)
             if state.token and self._server_url:

@@ -32,7 +32,7 @@ LABEL_WORDS = {
 POLICY_WORDS = {
     "all_or_nothing": "all or nothing",
     "ship_as_available": "ship as available",
-    "capped_split": "at most {cap} shipments",
+    "capped_split": "at most {shipments}",
     "fifo": "first come, first served",
     "priority": "priority (tier, order value, time)",
 }
@@ -79,7 +79,8 @@ def short_id(order_id: uuid.UUID | str) -> str:
 
 
 def policy(kind: str, cap: int | None = None) -> str:
-    return POLICY_WORDS.get(kind, kind).format(cap=cap)
+    shipments = f"{cap} shipment" + ("" if cap == 1 else "s")
+    return POLICY_WORDS.get(kind, kind).format(shipments=shipments)
 
 
 def parse_day(text: str, what: str) -> date | None:

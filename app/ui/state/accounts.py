@@ -8,7 +8,7 @@ from app.domain.model import PolicyKind
 from app.store import Accounts, CartService, Orders, OrderState, Store
 from app.store.views import AccountView
 from app.ui.state.orders import STATE_NAMES
-from app.ui.state.text import day, eta, money
+from app.ui.state.text import day, eta, money, plural
 
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 OPEN_STATES = frozenset(
@@ -31,7 +31,7 @@ def delivery_days(weekdays: tuple[int, ...]) -> str:
 def policy_words(view: AccountView) -> str:
     policy = view.default_policy
     if policy.kind is PolicyKind.CAPPED_SPLIT:
-        return f"at most {policy.cap} shipments"
+        return f"at most {plural(policy.cap or 0, 'shipment')}"
     return {"all_or_nothing": "all at once", "ship_as_available": "ship as available"}[
         policy.kind.value
     ]

@@ -31,7 +31,7 @@ _SERVER_CLOSED = frozenset({"rejected", "cancelled", "shipped"})
 _POLICY = {
     "all_or_nothing": "All at once",
     "ship_as_available": "Ship as available",
-    "capped_split": "At most {cap} shipments",
+    "capped_split": "At most {shipments}",
 }
 
 
@@ -142,7 +142,9 @@ class OrdersState:
     def screen(self, order_id: str) -> OrderScreen:
         detail = self.orders.get(order_id)
         s = detail.summary
-        policy = _POLICY[detail.policy.kind.value].format(cap=detail.policy.cap)
+        policy = _POLICY[detail.policy.kind.value].format(
+            shipments=plural(detail.policy.cap or 0, "shipment")
+        )
         closed = s.state in _CLOSED or s.status in _SERVER_CLOSED
         ended = s.state in (OrderState.REJECTED, OrderState.CANCELLED) or s.status in _ENDED
         return OrderScreen(

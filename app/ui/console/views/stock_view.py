@@ -19,6 +19,7 @@ from app.ui.console.views.widgets import (
     refresh,
     section,
 )
+from app.ui.state.text import plural
 
 SHOWN_LINES = 8  # allocations listed per policy; the rest are counted
 
@@ -141,7 +142,8 @@ class IncomingScreen:
     def _receipt(self, r: ReceiptRow) -> ft.Control:
         picked = self.state.selected is not None and self.state.selected.id == r.id
         waiting = (
-            f"{r.waiting_lines:,} lines wait for {r.waiting_units:,} units"
+            f"{plural(r.waiting_lines, 'line')} {'waits' if r.waiting_lines == 1 else 'wait'} "
+            f"for {plural(r.waiting_units, 'unit')}"
             if r.waiting_lines
             else "nothing waits for it"
         )
