@@ -28,11 +28,21 @@ class SignInScreen:
             label="Server address", value=form.server_url, keyboard_type=ft.KeyboardType.URL
         )
         self.user = ft.TextField(label="User name", value=form.username, autocorrect=False)
+        # Our own eye, not Flet's can_reveal_password: its button has no name a screen
+        # reader (or a test) can read.
+        self.eye = ft.IconButton(
+            ft.Icons.VISIBILITY_OUTLINED,
+            tooltip=ft.Tooltip(message="Show password", exclude_from_semantics=True),
+            on_click=self._reveal,
+        )
+        self.reveal = ft.Semantics(
+            label="Show password", button=True, container=True, content=self.eye
+        )
         self.password = ft.TextField(
             label="Password",
             value=form.password,
             password=True,
-            can_reveal_password=True,
+            suffix_icon=self.reveal,
             on_submit=self.submit,
         )
         self.button = ft.FilledButton("Sign in", icon=ft.Icons.LOGIN, on_click=self.submit)
@@ -60,6 +70,15 @@ class SignInScreen:
             padding=24,
             alignment=ft.Alignment.TOP_CENTER,
         )
+
+    def _reveal(self, _e: ft.ControlEvent) -> None:
+        hide = not self.password.password  # shown now: hide it
+        self.password.password = hide
+        words = "Show password" if hide else "Hide password"
+        self.eye.icon = ft.Icons.VISIBILITY_OUTLINED if hide else ft.Icons.VISIBILITY_OFF_OUTLINED
+        self.eye.tooltip = ft.Tooltip(message=words, exclude_from_semantics=True)
+        self.reveal.label = words
+        self.password.update()
 
     async def submit(self, _e: object = None) -> None:
         self.form.server_url = self.url.value or ""
