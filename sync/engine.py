@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import logging
 import random
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -46,6 +47,8 @@ from app.store.snapshot import awaiting_pull
 from app.store.syncstate import switching_user
 from app.store.views import OutboxEntry
 from sync import protocol as p
+
+log = logging.getLogger(__name__)
 
 Phase = Literal["idle", "sign_in", "push", "pull", "snapshot", "done", "error"]
 
@@ -324,7 +327,12 @@ class SyncEngine:
                 )
             except httpx.TransportError as fault:
                 self.online = False
-                problem = f"cannot reach the server at {self._base_url()} ({type(fault).__name__})"
+                # In words a rep reads; the fault's class stays in the log.
+                log.info("no answer from %s: %r", self._base_url(), fault)
+                problem = (
+                    f"cannot reach the server at {self._base_url()}: no connection; "
+                    "everything waits here and goes when it answers"
+                )
             else:
                 self.online = True
                 if response.status_code not in _RETRY_STATUS or response.status_code in final:

@@ -367,8 +367,10 @@ class Frame:
             return
         self.catalog_state.forget_categories()
         self.go(self.current, self.current_arg)  # labels, orders and verdicts may have moved
-        if outcome.error:
+        if outcome.error and self.sync.online:
             self.toast(f"Sync: {outcome.error}", error=True)
+        # Offline is the rep's normal state, not an alarm: the sync bar says it, calmly, with
+        # what waits; no red message for every background try.
         elif outcome.note:
             self.toast(outcome.note)
 
