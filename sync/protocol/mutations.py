@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Annotated, Literal, Union
 
 from pydantic import AwareDatetime, Field, StringConstraints, field_validator, model_validator
@@ -29,6 +29,16 @@ from sync.protocol.records import AccountPublic, ConflictPublic, ShipmentLinePub
 class MutationBase(Request):
     mutation_id: Annotated[int, Field(strict=True, ge=1, le=2**62)]
     client_time: AwareDatetime
+
+    @field_validator("client_time")
+    @classmethod
+    def _in_utc(cls, moment: datetime) -> datetime:
+        # Kept in UTC: a time that has no UTC equivalent (year 9999 at -23:59) is bad input
+        # here, not a fault that dead-letters the order later.
+        try:
+            return moment.astimezone(UTC)
+        except OverflowError:
+            raise ValueError(f"{moment.isoformat()} has no time in UTC") from None
 
 
 class PromisedLine(Request):

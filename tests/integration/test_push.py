@@ -224,3 +224,20 @@ async def test_checking_a_token_leaves_the_pooled_connection_as_it_was(server, c
             assert raw.autocommit is False
         else:
             assert raw.isolation_level is None  # BEGIN is ours (see sync/server/db.py)
+
+
+async def test_a_client_time_with_no_utc_equivalent_is_bad_input_not_a_dead_letter(
+    server, client, world
+):
+    world.user("rep1")
+    account = world.account("rep1")
+    world.product("A", 10)
+    device = await sign_in(client, "rep1")
+    late = "9999-12-31T23:59:59-23:59"  # past the last day once in UTC
+    answer = await device.raw_push([{**place_order(account, ("A", 1)), "mutation_id": 1,
+                                     "client_time": late}])  # fmt: skip
+    assert answer.status_code == 422, answer.text
+    assert "client_time" in answer.json()["message"] and "UTC" in answer.json()["message"]
+    with server.db.session() as s:
+        assert s.exec(select(DeadLetter)).all() == []
+    assert world.stock("A").reserved == 0
