@@ -8,7 +8,14 @@ from typing import Any
 
 from sqlmodel import select
 
-from sync.server.models import AllocationRecord, EtaChangeEvent, Order, OrderLine, Shipment
+from sync.server.models import (
+    AllocationRecord,
+    EtaChangeEvent,
+    Order,
+    OrderLine,
+    ScheduledReceipt,
+    Shipment,
+)
 from tests.integration.conftest import days, sign_in
 
 
@@ -201,3 +208,16 @@ async def test_preview_shows_fifo_and_priority_side_by_side(client, world):
     assert [a["order_id"] for a in preview["priority"]["allocations"]] == [late["order_id"]]
     assert preview["configured_policy"] == "fifo"
     assert world.stock("A").on_hand == 0  # a preview writes nothing
+
+
+async def test_a_receipt_from_an_unknown_supplier_is_a_404_and_writes_nothing(client, world):
+    q = await setup_queue(client, world)
+    body = {"sku": "A", "warehouse_id": 1, "quantity": 4, "expected": days(5).isoformat(),
+            "supplier_id": 987654}  # fmt: skip
+    refused = await q.boss.post("/warehouse/receipts", body)
+    assert refused.status_code == 404 and "supplier_id 987654" in refused.json()["detail"]
+    with world.db.session() as s:
+        assert (
+            s.exec(select(ScheduledReceipt).where(ScheduledReceipt.supplier_id == 987654)).all()
+            == []
+        )

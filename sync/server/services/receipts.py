@@ -34,6 +34,7 @@ from sync.server.models import (
     ScheduledReceipt,
     Shipment,
     Stock,
+    Supplier,
     User,
     Warehouse,
 )
@@ -167,6 +168,8 @@ def schedule_receipt(tx: Tx, body: p.ReceiptCreateRequest) -> p.SupplyEventResul
         raise NotFound(f"sku: no product {body.sku!r}")
     if tx.session.get(Warehouse, body.warehouse_id) is None:
         raise NotFound(f"warehouse_id {body.warehouse_id}: no such warehouse")
+    if body.supplier_id is not None and tx.session.get(Supplier, body.supplier_id) is None:
+        raise NotFound(f"supplier_id {body.supplier_id}: no such supplier")  # was a 500 (FK)
     book = _book(tx, body.sku, body.warehouse_id)
     before = book.snapshot(tx.policy)
     receipt = ScheduledReceipt(
