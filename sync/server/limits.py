@@ -27,19 +27,26 @@ class BodyLimit:
             await self._refuse(send)
             return
         seen = 0
-        started = False
+        started = refused = False
 
         async def limited_receive() -> Any:
-            nonlocal seen
+            nonlocal seen, refused
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
+                    # Answer 413 now: the app would turn the error below into its own 400
+                    # (a body it could not read), which it is not.
+                    if not started and not refused:
+                        refused = True
+                        await self._refuse(send)
                     raise BodyTooLarge
             return message
 
         async def tracking_send(message: Any) -> None:
             nonlocal started
+            if refused:
+                return  # the 413 is the answer; the app's own to the cut body is dropped
             if message["type"] == "http.response.start":
                 started = True
             await send(message)
@@ -47,7 +54,7 @@ class BodyLimit:
         try:
             await self.app(scope, limited_receive, tracking_send)
         except BodyTooLarge:
-            if not started:
+            if not started and not refused:
                 await self._refuse(send)
 
     async def _refuse(self, send: Any) -> None:

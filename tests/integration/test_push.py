@@ -4,6 +4,7 @@ business refusals are verdicts (2xx)."""
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 
 from sqlalchemy import text
@@ -159,6 +160,15 @@ async def test_oversized_batches_and_bodies_are_refused_clearly(server, client, 
     }
     response = await client.post("/sync/push", json=huge, headers=device.headers)
     assert response.status_code == 413 and "fewer mutations" in response.json()["detail"]
+    # The same sent in chunks, with no declared length: 413 too, not the app's 400.
+    raw = json.dumps(huge).encode()
+
+    async def chunks():
+        for start in range(0, len(raw), 64 * 1024):
+            yield raw[start : start + 64 * 1024]
+
+    chunked = await client.post("/sync/push", content=chunks(), headers=device.headers)
+    assert chunked.status_code == 413 and "fewer mutations" in chunked.json()["detail"]
 
 
 async def test_mutation_ids_must_increase_within_a_batch(client, world):
