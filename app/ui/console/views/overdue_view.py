@@ -11,11 +11,10 @@ from app.ui.console.views.widgets import (  # fmt: skip
     banner,
     busy_ring,
     card,
-    heading,
-    icon_button,
     muted,
     refresh,
     tag,
+    title_bar,
 )
 
 
@@ -28,17 +27,7 @@ class OverdueScreen:
         self.body = ft.ListView(spacing=8, expand=True, padding=ft.Padding.only(bottom=24))
         self.control = ft.Column(
             [
-                ft.Row(
-                    [
-                        heading("Overdue supply"),
-                        ft.Row(
-                            [self.busy,
-                             icon_button(ft.Icons.REFRESH, "Reload overdue", self._reload)],
-                            tight=True,
-                        ),
-                    ],
-                    alignment=ft.MainAxisAlignment.SPACE_BETWEEN,
-                ),
+                title_bar("Overdue supply", self.busy, "Reload overdue", self._reload),
                 self.summary,
                 self.body,
             ],

@@ -21,6 +21,7 @@ from app.ui.console.views.widgets import (  # fmt: skip
     muted,
     refresh,
     tag,
+    title_bar,
 )
 
 TINT = {
@@ -75,20 +76,7 @@ class PurchasingScreen:
         )
         self.control = ft.Column(
             [
-                ft.Row(
-                    [
-                        heading("Purchase orders"),
-                        ft.Row(
-                            [
-                                self.busy,
-                                icon_button(ft.Icons.REFRESH, "Reload purchase orders",
-                                            self._reload),
-                            ],
-                            tight=True,
-                        ),
-                    ],
-                    alignment=ft.MainAxisAlignment.SPACE_BETWEEN,
-                ),
+                title_bar("Purchase orders", self.busy, "Reload purchase orders", self._reload),
                 self.message,
                 self.layout,
             ],

@@ -18,6 +18,7 @@ from app.ui.console.views.widgets import (
     muted,
     refresh,
     section,
+    title_bar,
 )
 from app.ui.state.text import plural
 
@@ -87,19 +88,7 @@ class IncomingScreen:
         )
         self.control = ft.Column(
             [
-                ft.Row(
-                    [
-                        heading("Incoming stock"),
-                        ft.Row(
-                            [
-                                self.busy,
-                                icon_button(ft.Icons.REFRESH, "Reload receipts", self._reload),
-                            ],
-                            tight=True,
-                        ),
-                    ],
-                    alignment=ft.MainAxisAlignment.SPACE_BETWEEN,
-                ),
+                title_bar("Incoming stock", self.busy, "Reload receipts", self._reload),
                 self.message,
                 self.layout,
             ],

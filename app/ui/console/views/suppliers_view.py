@@ -12,10 +12,9 @@ from app.ui.console.views.widgets import (
     banner,
     busy_ring,
     card,
-    heading,
-    icon_button,
     muted,
     refresh,
+    title_bar,
 )
 
 BAR_HEIGHT = 36
@@ -30,17 +29,7 @@ class SuppliersScreen:
         self.body = ft.Column(spacing=10, expand=True, scroll=ft.ScrollMode.AUTO)
         self.control = ft.Column(
             [
-                ft.Row(
-                    [
-                        heading("Suppliers"),
-                        ft.Row(
-                            [self.busy,
-                             icon_button(ft.Icons.REFRESH, "Reload suppliers", self._reload)],
-                            tight=True,
-                        ),
-                    ],
-                    alignment=ft.MainAxisAlignment.SPACE_BETWEEN,
-                ),
+                title_bar("Suppliers", self.busy, "Reload suppliers", self._reload),
                 muted("Last year of closed receipts. On time: the last units came by the first "
                       "date promised (the supplier's confirmed date, or the quoted lead time)."),
                 self.body,

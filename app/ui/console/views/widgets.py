@@ -111,6 +111,17 @@ def icon_button(icon: ft.IconData, label: str, on_click: Handler, **kw: Any) -> 
     )
 
 
+def title_bar(title: str, busy: ft.Control, reload_label: str, on_reload: Handler) -> ft.Control:
+    """A screen's title, with its busy ring and reload button at the right."""
+    return ft.Row(
+        [
+            heading(title),
+            ft.Row([busy, icon_button(ft.Icons.REFRESH, reload_label, on_reload)], tight=True),
+        ],
+        alignment=ft.MainAxisAlignment.SPACE_BETWEEN,
+    )
+
+
 def section(title: str, *body: ft.Control) -> ft.Control:
     return ft.Column(
         [heading(title, size=15), *body],
